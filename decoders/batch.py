@@ -1,0 +1,144 @@
+"""Decoding many payloads of one model at once, with numpy, where frames share a shape.
+
+A device module declares its fixed-shape frames (`FIXED_FRAMES`): literal signature bytes
+(channel/type pairs, a Decentlab flag word) and typed fields at fixed offsets. Payloads that
+match a frame are decoded as one structured numpy array; the others take the per-payload
+path. Both give the same readings, which the tests check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+Convert = Callable[[FloatArray], FloatArray]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One reading per matching frame: `convert(field)` gives the value of `quantity`."""
+
+    quantity: str
+    field: str
+    channel: str = ""
+    convert: Convert | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixedFrame:
+    """A frame shape: its port, length, the bytes that identify it and its typed fields."""
+
+    f_port: int | None
+    dtype: np.dtype[np.void]
+    signature_offsets: tuple[int, ...]
+    signature: bytes
+    columns: tuple[Column, ...]
+
+    @property
+    def length(self) -> int:
+        return int(self.dtype.itemsize)
+
+
+Part = bytes | tuple[str, str]
+
+
+def fixed_frame(f_port: int | None, parts: Sequence[Part], columns: Sequence[Column]) -> FixedFrame:
+    """Build a FixedFrame from its parts in byte order.
+
+    A part is literal signature bytes (`b"\\x03\\x67"`) or a `(name, numpy dtype)` field
+    (`("temperature", "<i2")`). Field names must be unique; columns refer to them.
+    """
+    names: list[str] = []
+    formats: list[str] = []
+    offsets: list[int] = []
+    signature_offsets: list[int] = []
+    signature = bytearray()
+    pos = 0
+    for n, part in enumerate(parts):
+        if isinstance(part, bytes):
+            signature_offsets.extend(range(pos, pos + len(part)))
+            signature.extend(part)
+            names.append(f"_sig{n}")
+            formats.append(f"V{len(part)}")
+            offsets.append(pos)
+            pos += len(part)
+        else:
+            name, fmt = part
+            names.append(name)
+            formats.append(fmt)
+            offsets.append(pos)
+            pos += np.dtype(fmt).itemsize
+    dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": pos})
+    unknown = {c.field for c in columns} - set(names)
+    if unknown:
+        raise ValueError(f"columns refer to fields the frame lacks: {sorted(unknown)}")
+    return FixedFrame(f_port, dtype, tuple(signature_offsets), bytes(signature), tuple(columns))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReadings:
+    """Readings of a batch as columns; `row` is the payload's index in the input."""
+
+    row: npt.NDArray[np.int64]
+    quantity: npt.NDArray[np.str_]
+    channel: npt.NDArray[np.str_]
+    value: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.row.size)
+
+    @staticmethod
+    def concat(parts: Sequence[BatchReadings]) -> BatchReadings:
+        if not parts:
+            return EMPTY
+        return BatchReadings(
+            np.concatenate([p.row for p in parts]),
+            np.concatenate([p.quantity for p in parts]),
+            np.concatenate([p.channel for p in parts]),
+            np.concatenate([p.value for p in parts]),
+        )
+
+    def sorted(self) -> BatchReadings:
+        """Ordered by row, then quantity and channel: a canonical order to compare with."""
+        order = np.lexsort((self.channel, self.quantity, self.row))
+        return BatchReadings(
+            self.row[order], self.quantity[order], self.channel[order], self.value[order]
+        )
+
+
+EMPTY = BatchReadings(
+    np.empty(0, np.int64), np.empty(0, "<U1"), np.empty(0, "<U1"), np.empty(0, np.float64)
+)
+
+
+def match_rows(frame: FixedFrame, block: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
+    """Which rows of a (n, frame.length) byte block carry the frame's signature."""
+    if not frame.signature:
+        return np.ones(block.shape[0], dtype=bool)
+    expected = np.frombuffer(frame.signature, dtype=np.uint8)
+    return np.all(block[:, list(frame.signature_offsets)] == expected, axis=1)
+
+
+def frame_readings(frame: FixedFrame, rows: npt.NDArray[np.int64], block: npt.NDArray[np.uint8]) -> BatchReadings:
+    """The readings of frames that all match `frame`; block is their (n, length) bytes."""
+    records = np.ascontiguousarray(block).view(frame.dtype).reshape(-1)
+    n = rows.size
+    k = len(frame.columns)
+    values = np.empty((k, n), dtype=np.float64)
+    for i, column in enumerate(frame.columns):
+        raw = records[column.field].astype(np.float64)
+        values[i] = raw if column.convert is None else column.convert(raw)
+    quantities = np.array([c.quantity for c in frame.columns])
+    channels = np.array([c.channel for c in frame.columns])
+    flat = values.reshape(-1)
+    keep = ~np.isnan(flat)  # a converter answers NaN for a vendor's "no value" sentinel
+    return BatchReadings(
+        np.tile(rows, k)[keep],
+        np.repeat(quantities, n)[keep],
+        np.repeat(channels, n)[keep],
+        flat[keep],
+    )

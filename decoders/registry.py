@@ -1,0 +1,147 @@
+"""Which module decodes which device model, and the two entry points that use them.
+
+A model is named by its vector file's stem (`milesight-ws558`); its module is that stem
+with underscores (`decoders.milesight_ws558`). Modules are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from types import ModuleType
+from typing import Any, Protocol, cast
+
+import numpy as np
+
+from decoders.batch import BatchReadings, FixedFrame, FloatArray, frame_readings, match_rows
+from decoders.codec import DecodeError, DecodeResult, Reading
+from decoders.derive import derive_batch, derive_readings
+
+DEVICE_CLASSES = ("waste_bin", "air_quality", "people_counter", "streetlight")
+
+MODELS: dict[str, str] = {
+    "decentlab-dl-iam": "decoders.decentlab_dl_iam",
+    "decentlab-dl-lp8p": "decoders.decentlab_dl_lp8p",
+    "decentlab-dl-mbx": "decoders.decentlab_dl_mbx",
+    "decentlab-dl-pm": "decoders.decentlab_dl_pm",
+    "dragino-lt-22222-l": "decoders.dragino_lt_22222_l",
+    "imbuildings-people-counter": "decoders.imbuildings_people_counter",
+    "milesight-am319": "decoders.milesight_am319",
+    "milesight-em310-udl": "decoders.milesight_em310_udl",
+    "milesight-em400-mud": "decoders.milesight_em400_mud",
+    "milesight-vs121": "decoders.milesight_vs121",
+    "milesight-vs133": "decoders.milesight_vs133",
+    "milesight-ws558": "decoders.milesight_ws558",
+    "pepperl-fuchs-wilsen-sonic-level": "decoders.pepperl_fuchs_wilsen_sonic_level",
+    "terabee-people-flow-counting-l-xl": "decoders.terabee_people_flow_counting_l_xl",
+}
+
+
+class DeviceModule(Protocol):
+    """What a device module provides (see any decoders/<model>.py)."""
+
+    MODEL: str
+    DEVICE_CLASS: str
+    FIXED_FRAMES: tuple[FixedFrame, ...]
+
+    def decode(self, f_port: int, payload: bytes) -> dict[str, Any]: ...
+
+    def normalize(self, data: Mapping[str, Any]) -> list[Reading]: ...
+
+    def encode_uplink(self, data: Mapping[str, Any]) -> tuple[int, bytes]: ...
+
+
+@cache
+def device_module(model: str) -> DeviceModule | None:
+    """The module of a model, or None when no decoder exists for it."""
+    name = MODELS.get(model)
+    if name is None:
+        return None
+    module: ModuleType = importlib.import_module(name)
+    return cast(DeviceModule, module)
+
+
+def device_class(model: str) -> str | None:
+    module = device_module(model)
+    return module.DEVICE_CLASS if module else None
+
+
+def decode(
+    model: str, f_port: int, payload: bytes, params: Mapping[str, float] | None = None
+) -> DecodeResult:
+    """Decode one payload: the vendor's output, the normalized readings, errors as data.
+
+    `params` are the device's registry parameters (e.g. `bin_height_mm`).
+    """
+    module = device_module(model)
+    if module is None:
+        return DecodeResult(model, {}, errors=[f"no decoder for model {model!r}"])
+    try:
+        data = module.decode(f_port, bytes(payload))
+    except DecodeError as exc:
+        return DecodeResult(model, exc.partial, errors=[str(exc)])
+    readings = derive_readings(module.normalize(data), params or {})
+    return DecodeResult(model, data, readings)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """Readings of a batch as columns, and the rows that failed with their error."""
+
+    readings: BatchReadings
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+def decode_batch(
+    model: str,
+    f_ports: Sequence[int],
+    payloads: Sequence[bytes],
+    bin_height_mm: FloatArray | None = None,
+) -> BatchResult:
+    """Decode many payloads of one model; readings equal those of `decode` on each one."""
+    n = len(payloads)
+    module = device_module(model)
+    if module is None:
+        return BatchResult(BatchReadings.concat([]), {i: f"no decoder for model {model!r}" for i in range(n)})
+    ports = np.asarray(f_ports, dtype=np.int64)
+    lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
+    pending = np.ones(n, dtype=bool)
+    parts: list[BatchReadings] = []
+    for frame in module.FIXED_FRAMES:
+        candidates = np.flatnonzero(pending & (lengths == frame.length))
+        if frame.f_port is not None:
+            candidates = candidates[ports[candidates] == frame.f_port]
+        if candidates.size == 0:
+            continue
+        joined = b"".join([payloads[i] for i in candidates])
+        block = np.frombuffer(joined, dtype=np.uint8).reshape(candidates.size, frame.length)
+        hit = match_rows(frame, block)
+        rows = candidates[hit]
+        if rows.size:
+            parts.append(frame_readings(frame, rows, block[hit]))
+            pending[rows] = False
+    errors: dict[int, str] = {}
+    slow_rows: list[int] = []
+    slow: list[Reading] = []
+    for i in np.flatnonzero(pending).tolist():
+        try:
+            data = module.decode(int(ports[i]), bytes(payloads[i]))
+        except DecodeError as exc:
+            errors[i] = str(exc)
+            continue
+        for reading in module.normalize(data):
+            slow_rows.append(i)
+            slow.append(reading)
+    if slow:
+        parts.append(
+            BatchReadings(
+                np.array(slow_rows, dtype=np.int64),
+                np.array([r.quantity for r in slow]),
+                np.array([r.channel for r in slow]),
+                np.array([r.value for r in slow], dtype=np.float64),
+            )
+        )
+    readings = derive_batch(BatchReadings.concat(parts), bin_height_mm)
+    return BatchResult(readings, errors)
