@@ -1,0 +1,197 @@
+"""`urbanpulse ingest`: MQTT in, one transaction per batch, acknowledgements after commit.
+
+Broker down: paho reconnects and the persistent session keeps what was not acknowledged.
+Database down: the batch is retried with back-off, nothing is acknowledged meanwhile.
+Data the database refuses (class 22) sends that message alone to `rejected` with the reason;
+any other database error is our bug and stops the bridge, unacknowledged messages intact.
+SIGTERM: the messages already received are committed and acknowledged, then it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from ingest import store
+from ingest.mqtt import Inbox, MqttSource, Received
+from ingest.pipeline import KnownDevice, Message, ModelResolver, Processed, message_key, process
+from urbanpulse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    TimeoutError,
+)
+REGISTRY_REFRESH_S = 30.0
+
+
+@dataclass
+class Totals:
+    messages: int = 0
+    uplinks: int = 0
+    readings: int = 0
+    rejected: int = 0
+    batches: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+OnCommit = Callable[[Sequence[Received], Processed], None]
+
+
+class Bridge:
+    def __init__(self, settings: Settings, on_commit: OnCommit | None = None) -> None:
+        self.settings = settings
+        self.on_commit = on_commit
+        self.stopping = asyncio.Event()
+        self.totals = Totals()
+        self.registry: dict[str, KnownDevice] = {}
+        self.registry_loaded_at = -REGISTRY_REFRESH_S
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self) -> Totals:
+        settings = self.settings
+        pool = await connect_with_retry(settings.database_url, self.stopping)
+        if pool is None:
+            return self.totals
+        inbox = Inbox(asyncio.get_running_loop())
+        source = MqttSource(
+            inbox,
+            settings.mqtt_host,
+            settings.mqtt_port,
+            settings.mqtt_client_id,
+            settings.mqtt_event_topic,
+            settings.mqtt_shared_group,
+            settings.mqtt_session_expiry_s,
+            settings.mqtt_username,
+            settings.mqtt_password,
+            receive_maximum=max(4 * settings.batch_max_messages, 1000),
+        )
+        source.start()
+        try:
+            while not self.stopping.is_set():
+                items = await inbox.take(settings.batch_max_messages, settings.batch_max_wait_ms / 1000)
+                if items:
+                    await self.handle(pool, source, items)
+            # Flush what was received before the stop; later arrivals stay unacknowledged
+            # in the broker's session and come back to the next bridge.
+            while inbox.items:
+                count = min(settings.batch_max_messages, len(inbox.items))
+                await self.handle(pool, source, [inbox.items.popleft() for _ in range(count)])
+        finally:
+            source.stop()
+            await pool.close()
+        return self.totals
+
+    async def handle(self, pool: asyncpg.Pool, source: MqttSource, items: list[Received]) -> None:
+        await self.refresh_registry(pool)
+        resolver = ModelResolver(self.registry, self.settings.profile_models)
+        messages = [Message(item.topic, item.payload) for item in items]
+        processed = process(messages, resolver)
+        counts = await self.write(pool, messages, processed, resolver)
+        source.ack(items)
+        t = self.totals
+        t.messages += len(items)
+        t.uplinks += counts.uplinks
+        t.readings += counts.readings
+        t.rejected += counts.rejected
+        t.batches += 1
+        if self.on_commit:
+            self.on_commit(items, processed)
+
+    async def write(
+        self, pool: asyncpg.Pool, messages: list[Message], processed: Processed, resolver: ModelResolver
+    ) -> store.WriteCounts:
+        try:
+            return await write_with_retry(pool, processed.batch, self.settings.timezone, self.stopping)
+        except asyncpg.DataError as exc:  # the input, not our SQL: find the message at fault
+            log.warning("batch of %d refused (%s); writing its messages one by one", len(messages), exc)
+        totals = store.WriteCounts(0, 0, 0, 0)
+        for message in messages:
+            one = process([message], resolver).batch
+            try:
+                counts = await write_with_retry(pool, one, self.settings.timezone, self.stopping)
+            except asyncpg.DataError as exc:
+                reason = f"database refused the event: {exc}"
+                one = store.WriteBatch(rejected=[(message_key(message), message.topic, message.payload, reason)])
+                counts = await write_with_retry(pool, one, self.settings.timezone, self.stopping)
+            totals = store.WriteCounts(*(a + b for a, b in zip(vars(totals).values(), vars(counts).values(), strict=True)))
+        return totals
+
+    async def refresh_registry(self, pool: asyncpg.Pool) -> None:
+        now = time.monotonic()
+        if now - self.registry_loaded_at < REGISTRY_REFRESH_S:
+            return
+        try:
+            async with pool.acquire() as conn:
+                rows = await conn.fetch("select dev_eui, model, params from devices")
+        except TRANSIENT:
+            return
+        self.registry = {r["dev_eui"]: KnownDevice(r["model"], numeric(r["params"])) for r in rows}
+        self.registry_loaded_at = now
+
+
+def numeric(params: object) -> dict[str, float]:
+    if not isinstance(params, dict):
+        return {}
+    return {k: float(v) for k, v in params.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+async def write_with_retry(
+    pool: asyncpg.Pool, batch: store.WriteBatch, timezone: str, stopping: asyncio.Event
+) -> store.WriteCounts:
+    """Retry while the database is unreachable; give up only on a refusal of the data.
+    A stop request does not interrupt the retries: acknowledged means committed."""
+    delay = 0.2
+    while True:
+        try:
+            async with pool.acquire(timeout=10) as conn:
+                return await store.write(conn, batch, timezone)
+        except TRANSIENT as exc:
+            log.warning("database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def connect_with_retry(url: str, stopping: asyncio.Event) -> asyncpg.Pool | None:
+    delay = 0.5
+    while not stopping.is_set():
+        try:
+            pool: asyncpg.Pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=4, init=store.prepare_connection
+            )
+            return pool
+        except TRANSIENT as exc:
+            log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+    return None
+
+
+def main(settings: Settings) -> None:
+    async def run() -> None:
+        bridge = Bridge(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, bridge.stop)
+        totals = await bridge.run()
+        log.info(
+            "stopped: %d messages, %d uplinks, %d readings, %d rejected in %d batches",
+            totals.messages, totals.uplinks, totals.readings, totals.rejected, totals.batches,
+        )  # fmt: skip
+
+    asyncio.run(run())

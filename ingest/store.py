@@ -1,0 +1,177 @@
+"""The transactional writer: one batch, one transaction, COPY into staging tables, then
+`INSERT … ON CONFLICT`. Rollups are summed from the readings that were really inserted
+(`RETURNING`), so a redelivered message changes nothing, rollups included."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+UPLINK_COLUMNS = (
+    "time", "deduplication_id", "dev_eui", "tenant_id", "application_id", "model", "f_cnt",
+    "f_port", "dr", "adr", "confirmed", "payload", "object", "rssi", "snr", "gateway_count",
+    "radio", "decode_status", "decode_error",
+)  # fmt: skip
+EVENT_COLUMNS = ("time", "kind", "event_key", "dev_eui", "tenant_id", "body")
+READING_COLUMNS = ("time", "dev_eui", "quantity", "channel", "value", "uplink_id")
+REJECTED_COLUMNS = ("message_key", "topic", "payload", "reason")
+DEVICE_COLUMNS = (
+    "dev_eui", "tenant_id", "tenant_name", "name", "application_id", "device_profile_name",
+    "tags", "model", "device_class", "last_seen_at", "last_f_cnt",
+)  # fmt: skip
+
+STAGING = {
+    "stage_uplinks": "create temp table stage_uplinks (like uplinks including defaults) on commit delete rows",
+    "stage_events": "create temp table stage_events (like device_events including defaults) on commit delete rows",
+    "stage_readings": """create temp table stage_readings (
+        time timestamptz, dev_eui text, quantity text, channel text, value double precision,
+        uplink_id uuid) on commit delete rows""",
+    "stage_devices": """create temp table stage_devices (
+        dev_eui text, tenant_id text, tenant_name text, name text, application_id text,
+        device_profile_name text, tags jsonb, model text, device_class text,
+        last_seen_at timestamptz, last_f_cnt bigint) on commit delete rows""",
+}
+
+ROLLUP = """
+  {name} as (
+    insert into {table} as r (bucket, dev_eui, quantity, channel, count, sum, min, max, last, last_time)
+    select time_bucket('{width}', time{zone}) as b, dev_eui, quantity, channel, count(*), sum(value),
+           min(value), max(value), last(value, time), max(time)
+    from inserted group by b, dev_eui, quantity, channel
+    on conflict (dev_eui, quantity, channel, bucket) do update set
+        count = r.count + excluded.count,
+        sum = r.sum + excluded.sum,
+        min = least(r.min, excluded.min),
+        max = greatest(r.max, excluded.max),
+        last = case when excluded.last_time >= r.last_time then excluded.last else r.last end,
+        last_time = greatest(r.last_time, excluded.last_time)
+    returning 1)"""
+
+INSERT_READINGS_TEMPLATE = f"""
+with fresh as (
+    insert into uplinks select * from stage_uplinks on conflict do nothing
+    returning deduplication_id),
+inserted as (
+    -- only the readings of uplinks stored now: a redelivery adds nothing, even if its
+    -- payload were to decode differently
+    insert into readings
+    select time, dev_eui, quantity, channel, value from stage_readings
+    where uplink_id is null or uplink_id in (select deduplication_id from fresh)
+    on conflict do nothing
+    returning time, dev_eui, quantity, channel, value),
+{ROLLUP.format(name="hourly", table="rollups_hourly", width="1 hour", zone="")},
+{ROLLUP.format(name="daily", table="rollups_daily", width="1 day", zone=", '{timezone}'")}
+select (select count(*) from fresh) as uplinks, (select count(*) from inserted) as readings,
+       (select count(*) from hourly) as hourly, (select count(*) from daily) as daily
+"""
+
+UPSERT_DEVICES = """
+with tenants_seen as (
+    insert into tenants (id, name)
+    select distinct on (tenant_id) tenant_id, tenant_name from stage_devices
+    where tenant_id <> '' order by tenant_id
+    on conflict (id) do update set name = excluded.name
+    where tenants.name = '' and excluded.name <> '')
+insert into devices as d (dev_eui, tenant_id, name, application_id, device_profile_name, tags,
+                          model, device_class, last_seen_at, last_f_cnt)
+select distinct on (dev_eui) dev_eui, nullif(tenant_id, ''), name, application_id,
+       device_profile_name, tags, model, device_class, last_seen_at, last_f_cnt
+from stage_devices order by dev_eui, last_f_cnt is null, last_seen_at desc
+on conflict (dev_eui) do update set
+    tenant_id = coalesce(d.tenant_id, excluded.tenant_id),
+    name = case when d.name = '' then excluded.name else d.name end,
+    application_id = excluded.application_id,
+    device_profile_name = excluded.device_profile_name,
+    tags = d.tags || excluded.tags,
+    model = coalesce(d.model, excluded.model),
+    device_class = coalesce(d.device_class, excluded.device_class),
+    last_f_cnt = case when excluded.last_f_cnt is not null
+                       and excluded.last_seen_at >= coalesce(d.last_seen_at, '-infinity')
+                      then excluded.last_f_cnt else d.last_f_cnt end,
+    last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at),
+    updated_at = now()
+"""
+
+
+def insert_readings_sql(timezone: str) -> str:
+    """Daily rollups follow the city's calendar day, not UTC's."""
+    return INSERT_READINGS_TEMPLATE.replace("{timezone}", timezone.replace("'", ""))
+
+
+@dataclass
+class WriteBatch:
+    """Rows of one batch, in the column order of the tables above."""
+
+    uplinks: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    readings: list[tuple[datetime, str, str, str, float, str | None]] = field(default_factory=list)
+    rejected: list[tuple[str, str, bytes, str]] = field(default_factory=list)
+    devices: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    uplinks: int
+    events: int
+    readings: int
+    rejected: int
+
+
+async def prepare_connection(conn: asyncpg.Connection) -> None:
+    """Per-connection set-up: JSON codecs and the staging tables."""
+    # Binary format, so that COPY can carry jsonb: a version byte, then the JSON text.
+    await conn.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=lambda v: b"\x01" + orjson.dumps(v),
+        decoder=lambda b: orjson.loads(b[1:]),
+        format="binary",
+    )
+    for sql in STAGING.values():
+        await conn.execute(sql)
+
+
+async def write(conn: asyncpg.Connection, batch: WriteBatch, timezone: str = "Europe/Paris") -> WriteCounts:
+    """Write a batch in one transaction; run it again and nothing changes."""
+    async with conn.transaction():
+        if batch.devices:
+            await copy(conn, "stage_devices", DEVICE_COLUMNS, batch.devices)
+            await conn.execute(UPSERT_DEVICES)
+        uplinks = events = readings = rejected = 0
+        if batch.uplinks:
+            await copy(conn, "stage_uplinks", UPLINK_COLUMNS, batch.uplinks)
+        if batch.readings:
+            await copy(conn, "stage_readings", READING_COLUMNS, batch.readings)
+        if batch.uplinks or batch.readings:
+            row = await conn.fetchrow(insert_readings_sql(timezone))
+            assert row is not None
+            uplinks, readings = int(row["uplinks"]), int(row["readings"])
+        if batch.events:
+            await copy(conn, "stage_events", EVENT_COLUMNS, batch.events)
+            events = await count(
+                conn, "insert into device_events select * from stage_events on conflict do nothing"
+            )
+        if batch.rejected:
+            keys, topics, payloads, reasons = (list(c) for c in zip(*batch.rejected, strict=True))
+            rejected = await count(
+                conn,
+                "insert into rejected (message_key, topic, payload, reason) "
+                "select * from unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) "
+                "on conflict (message_key) do nothing",
+                keys, topics, payloads, reasons,
+            )
+    return WriteCounts(uplinks, events, readings, rejected)
+
+
+async def copy(conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
+async def count(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
+    status: str = await conn.execute(sql, *args)
+    return int(status.rsplit(" ", 1)[-1])

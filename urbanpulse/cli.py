@@ -1,0 +1,137 @@
+"""The `urbanpulse` command: one settings object built here and passed down."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from urbanpulse.settings import Settings
+
+
+def services(settings: Settings, args: argparse.Namespace) -> int:
+    from urbanpulse import services as svc
+
+    try:
+        if args.action == "up":
+            svc.up(settings)
+        elif args.action == "down":
+            svc.down(settings)
+    except svc.ServiceError as exc:
+        print(f"urbanpulse services {args.action}: {exc}", file=sys.stderr)
+        return 1
+    print(svc.status_json(settings))
+    return 0
+
+
+def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
+    import migrations
+
+    async def run() -> list[str]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await migrations.migrate(conn)
+        finally:
+            await conn.close()
+
+    applied = asyncio.run(run())
+    print(json.dumps({"applied": applied}))
+    return 0
+
+
+def ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest import bridge
+
+    bridge.main(settings)
+    return 0
+
+
+def api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+    return 0
+
+
+def simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from simulators.simulate import simulate as run
+
+    start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
+    sent = run(
+        settings.mqtt_host, settings.mqtt_port, args.devices, args.uplinks, args.seed, start, args.rate, args.format
+    )
+    print(json.dumps({"published": sent}))
+    return 0
+
+
+def stats(settings: Settings, args: argparse.Namespace) -> int:
+    from urbanpulse.stats import read_stats
+
+    counts = asyncio.run(read_stats(settings.database_url))
+    print(json.dumps(counts) if args.json else "\n".join(f"{k}: {v}" for k, v in counts.items()))
+    return 0
+
+
+def bench(settings: Settings, args: argparse.Namespace) -> int:
+    from urbanpulse import bench as benches
+
+    result = benches.run(args.what, settings, args)
+    print(json.dumps(result))
+    return 0
+
+
+Command = Callable[[Settings, argparse.Namespace], int]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="urbanpulse", description="Open sensor backend for cities.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("services", help="local Mosquitto and TimescaleDB for development and CI")
+    s.add_argument("action", choices=["up", "down", "status"])
+    s.set_defaults(run=services)
+
+    sub.add_parser("migrate", help="apply the database migrations").set_defaults(run=migrate)
+    sub.add_parser("ingest", help="run the MQTT → TimescaleDB bridge").set_defaults(run=ingest)
+    sub.add_parser("api", help="serve the HTTP API").set_defaults(run=api)
+
+    s = sub.add_parser("simulate", help="publish simulated ChirpStack uplinks")
+    s.add_argument("--devices", type=int, default=100)
+    s.add_argument("--uplinks", type=int, default=1000)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--rate", type=float, default=0.0, help="messages per second, 0 for as fast as possible")
+    s.add_argument("--format", choices=["json", "protobuf"], default="json")
+    s.add_argument("--start", help="time of the first uplink (RFC 3339); default now")
+    s.set_defaults(run=simulate)
+
+    s = sub.add_parser("stats", help="counts read from the database")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(run=stats)
+
+    s = sub.add_parser("bench", help="benchmarks; each prints one JSON line")
+    s.add_argument("what", choices=["ingest", "decode"])
+    s.add_argument("--messages", type=int, default=50000)
+    s.add_argument("--devices", type=int, default=1000)
+    s.add_argument("--payloads", type=int, default=1_000_000)
+    s.set_defaults(run=bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    settings = Settings()
+    run: Command = args.run
+    return run(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

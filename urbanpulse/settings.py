@@ -1,0 +1,37 @@
+"""The one settings object: environment variables prefixed URBANPULSE_, defaults that
+match what `urbanpulse services up` starts, so nothing needs configuring locally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CACHE = Path.home() / ".cache" / "urbanpulse"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="URBANPULSE_", env_nested_delimiter="__")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:54330/urbanpulse"
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 18830
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_client_id: str = "urbanpulse-ingest"
+    mqtt_event_topic: str = "application/+/device/+/event/+"
+    mqtt_shared_group: str | None = Field(
+        default=None, description="MQTT v5 shared subscription group, so bridges split the load"
+    )
+    mqtt_session_expiry_s: int = 7 * 24 * 3600
+    batch_max_messages: int = Field(default=1000, ge=1)
+    batch_max_wait_ms: int = Field(default=200, ge=1)
+    profile_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="ChirpStack device-profile name -> decoder model, the last resort",
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    cache_dir: Path = DEFAULT_CACHE
+    timezone: str = Field(default="Europe/Paris", description="calendar of daily rollups and KPIs")
