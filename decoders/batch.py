@@ -79,40 +79,71 @@ def fixed_frame(f_port: int | None, parts: Sequence[Part], columns: Sequence[Col
     return FixedFrame(f_port, dtype, tuple(signature_offsets), bytes(signature), tuple(columns))
 
 
+Key = tuple[str, str]  # (quantity, channel)
+
+
 @dataclass(frozen=True, slots=True)
 class BatchReadings:
-    """Readings of a batch as columns; `row` is the payload's index in the input."""
+    """Readings of a batch as columns; `row` is the payload's index in the input and `key`
+    indexes `keys`, the (quantity, channel) pairs, so no string is made per reading."""
 
     row: npt.NDArray[np.int64]
-    quantity: npt.NDArray[np.str_]
-    channel: npt.NDArray[np.str_]
+    key: npt.NDArray[np.int32]
     value: FloatArray
+    keys: tuple[Key, ...]
 
     def __len__(self) -> int:
         return int(self.row.size)
 
+    @property
+    def quantity(self) -> npt.NDArray[np.str_]:
+        names = np.array([q for q, _ in self.keys] or [""])
+        return names[self.key]
+
+    @property
+    def channel(self) -> npt.NDArray[np.str_]:
+        names = np.array([c for _, c in self.keys] or [""])
+        return names[self.key]
+
+    @staticmethod
+    def from_rows(rows: Sequence[int], keys: Sequence[Key], values: Sequence[float]) -> BatchReadings:
+        table: dict[Key, int] = {}
+        codes = [table.setdefault(k, len(table)) for k in keys]
+        return BatchReadings(
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(codes, dtype=np.int32),
+            np.asarray(values, dtype=np.float64),
+            tuple(table),
+        )
+
     @staticmethod
     def concat(parts: Sequence[BatchReadings]) -> BatchReadings:
+        parts = [p for p in parts if len(p)]
         if not parts:
             return EMPTY
+        if len(parts) == 1:
+            return parts[0]
+        table: dict[Key, int] = {}
+        remapped = []
+        for part in parts:
+            lookup = np.array([table.setdefault(k, len(table)) for k in part.keys], dtype=np.int32)
+            remapped.append(lookup[part.key])
         return BatchReadings(
             np.concatenate([p.row for p in parts]),
-            np.concatenate([p.quantity for p in parts]),
-            np.concatenate([p.channel for p in parts]),
+            np.concatenate(remapped),
             np.concatenate([p.value for p in parts]),
+            tuple(table),
         )
 
     def sorted(self) -> BatchReadings:
         """Ordered by row, then quantity and channel: a canonical order to compare with."""
-        order = np.lexsort((self.channel, self.quantity, self.row))
-        return BatchReadings(
-            self.row[order], self.quantity[order], self.channel[order], self.value[order]
-        )
+        rank = np.empty(len(self.keys), dtype=np.int64)
+        rank[sorted(range(len(self.keys)), key=self.keys.__getitem__)] = np.arange(len(self.keys))
+        order = np.lexsort((rank[self.key] if len(self.keys) else self.key, self.row))
+        return BatchReadings(self.row[order], self.key[order], self.value[order], self.keys)
 
 
-EMPTY = BatchReadings(
-    np.empty(0, np.int64), np.empty(0, "<U1"), np.empty(0, "<U1"), np.empty(0, np.float64)
-)
+EMPTY = BatchReadings(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float64), ())
 
 
 def match_rows(frame: FixedFrame, block: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
@@ -120,10 +151,13 @@ def match_rows(frame: FixedFrame, block: npt.NDArray[np.uint8]) -> npt.NDArray[n
     if not frame.signature:
         return np.ones(block.shape[0], dtype=bool)
     expected = np.frombuffer(frame.signature, dtype=np.uint8)
-    return np.all(block[:, list(frame.signature_offsets)] == expected, axis=1)
+    hit: npt.NDArray[np.bool_] = np.all(block[:, list(frame.signature_offsets)] == expected, axis=1)
+    return hit
 
 
-def frame_readings(frame: FixedFrame, rows: npt.NDArray[np.int64], block: npt.NDArray[np.uint8]) -> BatchReadings:
+def frame_readings(
+    frame: FixedFrame, rows: npt.NDArray[np.int64], block: npt.NDArray[np.uint8]
+) -> BatchReadings:
     """The readings of frames that all match `frame`; block is their (n, length) bytes."""
     records = np.ascontiguousarray(block).view(frame.dtype).reshape(-1)
     n = rows.size
@@ -132,13 +166,15 @@ def frame_readings(frame: FixedFrame, rows: npt.NDArray[np.int64], block: npt.ND
     for i, column in enumerate(frame.columns):
         raw = records[column.field].astype(np.float64)
         values[i] = raw if column.convert is None else column.convert(raw)
-    quantities = np.array([c.quantity for c in frame.columns])
-    channels = np.array([c.channel for c in frame.columns])
     flat = values.reshape(-1)
-    keep = ~np.isnan(flat)  # a converter answers NaN for a vendor's "no value" sentinel
-    return BatchReadings(
-        np.tile(rows, k)[keep],
-        np.repeat(quantities, n)[keep],
-        np.repeat(channels, n)[keep],
-        flat[keep],
+    readings = BatchReadings(
+        np.tile(rows, k),
+        np.repeat(np.arange(k, dtype=np.int32), n),
+        flat,
+        tuple((c.quantity, c.channel) for c in frame.columns),
     )
+    missing = np.isnan(flat)  # a converter answers NaN for a vendor's "no value" sentinel
+    if missing.any():
+        keep = ~missing
+        readings = BatchReadings(readings.row[keep], readings.key[keep], flat[keep], readings.keys)
+    return readings

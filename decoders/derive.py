@@ -43,21 +43,22 @@ def derive_readings(readings: list[Reading], params: Mapping[str, float]) -> lis
 
 def derive_batch(readings: BatchReadings, bin_height_mm: FloatArray | None) -> BatchReadings:
     """Batch form of derive_readings; bin_height_mm is per input row, NaN where unknown."""
-    if bin_height_mm is None or len(readings) == 0:
+    distance_keys = [i for i, (q, _) in enumerate(readings.keys) if q == "distance"]
+    if bin_height_mm is None or not distance_keys:
         return readings
+    level_keys = [i for i, (q, _) in enumerate(readings.keys) if q == "filling_level"]
     has_level = np.zeros(bin_height_mm.size, dtype=bool)
-    has_level[readings.row[readings.quantity == "filling_level"]] = True
-    pick = readings.quantity == "distance"
+    has_level[readings.row[np.isin(readings.key, level_keys)]] = True
+    pick = np.isin(readings.key, distance_keys)
     rows = readings.row[pick]
     heights = bin_height_mm[rows]
     usable = ~has_level[rows] & (heights > 0)
     if not usable.any():
         return readings
     levels = fill_level_pct(readings.value[pick][usable], heights[usable])
-    extra = BatchReadings(
-        rows[usable],
-        np.full(levels.size, "filling_level"),
-        readings.channel[pick][usable],
-        levels,
-    )
+    # filling_level on the channel of the distance it comes from
+    derived_keys = tuple(("filling_level", readings.keys[i][1]) for i in distance_keys)
+    lookup = np.zeros(len(readings.keys), dtype=np.int32)
+    lookup[distance_keys] = np.arange(len(distance_keys), dtype=np.int32)
+    extra = BatchReadings(rows[usable], lookup[readings.key[pick][usable]], levels, derived_keys)
     return BatchReadings.concat([readings, extra])

@@ -45,6 +45,7 @@ class DeviceModule(Protocol):
     MODEL: str
     DEVICE_CLASS: str
     FIXED_FRAMES: tuple[FixedFrame, ...]
+    SAMPLE_UPLINKS: tuple[dict[str, Any], ...]
 
     def decode(self, f_port: int, payload: bytes) -> dict[str, Any]: ...
 
@@ -115,7 +116,7 @@ def decode_batch(
             candidates = candidates[ports[candidates] == frame.f_port]
         if candidates.size == 0:
             continue
-        joined = b"".join([payloads[i] for i in candidates])
+        joined = b"".join([payloads[i] for i in candidates.tolist()])
         block = np.frombuffer(joined, dtype=np.uint8).reshape(candidates.size, frame.length)
         hit = match_rows(frame, block)
         rows = candidates[hit]
@@ -136,12 +137,7 @@ def decode_batch(
             slow.append(reading)
     if slow:
         parts.append(
-            BatchReadings(
-                np.array(slow_rows, dtype=np.int64),
-                np.array([r.quantity for r in slow]),
-                np.array([r.channel for r in slow]),
-                np.array([r.value for r in slow], dtype=np.float64),
-            )
+            BatchReadings.from_rows(slow_rows, [(r.quantity, r.channel) for r in slow], [r.value for r in slow])
         )
     readings = derive_batch(BatchReadings.concat(parts), bin_height_mm)
     return BatchResult(readings, errors)

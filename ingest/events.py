@@ -125,7 +125,7 @@ def event_from_dict(kind: str, doc: dict[str, Any], raw: bytes) -> Event:
     dedup = doc.get("deduplicationId")
     if dedup is not None:
         dedup = uuid_text(dedup, "deduplicationId")
-    common = {
+    common: dict[str, Any] = {
         "kind": kind,
         "dev_eui": dev_eui.lower(),
         "time": event_time(kind, doc),
@@ -282,14 +282,14 @@ def integer(doc: dict[str, Any], key: str, where: str, default: int) -> int:
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise EventError(f"{where}: expected an integer, got {value!r}"[:120])
-    return value
+    return int(value)
 
 
 def number(doc: dict[str, Any], key: str, where: str, default: float) -> float:
     value = doc.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise EventError(f"{where}: expected a number, got {value!r}"[:120])
-    return value
+    return float(value)
 
 
 def boolean(doc: dict[str, Any], key: str) -> bool:

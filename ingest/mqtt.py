@@ -89,7 +89,7 @@ class MqttSource:
         self.client.on_message = self._on_message
 
     def start(self) -> None:
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.session_expiry_s
         # Receive Maximum bounds the unacknowledged messages the broker sends us: while the
         # database is down nothing is acknowledged, so this is what bounds our memory.
@@ -124,4 +124,4 @@ class MqttSource:
         log.warning("MQTT disconnected (%s); paho reconnects", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self.inbox.put(Received(message.mid, message.qos, message.topic, message.payload))
+        self.inbox.put(Received(message.mid, message.qos, message.topic, bytes(message.payload)))

@@ -117,10 +117,9 @@ def decode_uplinks(uplinks: Sequence[Event], models: Sequence[str | None], resol
             error = result.errors.get(j)
             outcomes[i] = ("error", error) if error else ("ok", None)
         r = result.readings
-        for row, quantity, channel, value in zip(
-            r.row.tolist(), r.quantity.tolist(), r.channel.tolist(), r.value.tolist(), strict=True
-        ):
+        for row, key, value in zip(r.row.tolist(), r.key.tolist(), r.value.tolist(), strict=True):
             event = chosen[row]
+            quantity, channel = r.keys[key]
             outcomes.readings.append((event.time, event.dev_eui, quantity, channel, value, event.deduplication_id))
     return outcomes
 

@@ -11,6 +11,9 @@ from typing import Any
 
 import asyncpg
 import orjson
+from asyncpg.pool import PoolConnectionProxy
+
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 UPLINK_COLUMNS = (
     "time", "deduplication_id", "dev_eui", "tenant_id", "application_id", "model", "f_cnt",
@@ -122,7 +125,7 @@ class WriteCounts:
     rejected: int
 
 
-async def prepare_connection(conn: asyncpg.Connection) -> None:
+async def prepare_connection(conn: Conn) -> None:
     """Per-connection set-up: JSON codecs and the staging tables."""
     # Binary format, so that COPY can carry jsonb: a version byte, then the JSON text.
     await conn.set_type_codec(
@@ -136,7 +139,7 @@ async def prepare_connection(conn: asyncpg.Connection) -> None:
         await conn.execute(sql)
 
 
-async def write(conn: asyncpg.Connection, batch: WriteBatch, timezone: str = "Europe/Paris") -> WriteCounts:
+async def write(conn: Conn, batch: WriteBatch, timezone: str = "Europe/Paris") -> WriteCounts:
     """Write a batch in one transaction; run it again and nothing changes."""
     async with conn.transaction():
         if batch.devices:
@@ -168,10 +171,10 @@ async def write(conn: asyncpg.Connection, batch: WriteBatch, timezone: str = "Eu
     return WriteCounts(uplinks, events, readings, rejected)
 
 
-async def copy(conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+async def copy(conn: Conn, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     await conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
-async def count(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
+async def count(conn: Conn, sql: str, *args: Any) -> int:
     status: str = await conn.execute(sql, *args)
     return int(status.rsplit(" ", 1)[-1])

@@ -24,7 +24,7 @@ def available_models() -> list[str]:
             module = decoders.device_module(model)
         except ImportError:
             continue
-        if module is not None and getattr(module, "SAMPLE_UPLINKS", ()):
+        if module is not None and module.SAMPLE_UPLINKS:
             models.append(model)
     return models
 

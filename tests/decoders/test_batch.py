@@ -21,9 +21,7 @@ def per_payload(model: str, ports: list[int], payloads: list[bytes], heights: li
             quantities.append(r.quantity)
             channels.append(r.channel)
             values.append(r.value)
-    return BatchReadings(
-        np.array(rows, dtype=np.int64), np.array(quantities, dtype=str), np.array(channels, dtype=str), np.array(values)
-    ).sorted()
+    return BatchReadings.from_rows(rows, list(zip(quantities, channels, strict=True)), values).sorted()
 
 
 def assert_equal(batch: BatchReadings, reference: BatchReadings) -> None:

@@ -1,0 +1,53 @@
+"""The FastAPI application: built from one settings object, one connection pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api import devices, health
+from urbanpulse.settings import Settings
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.pool = await asyncpg.create_pool(
+            settings.database_url, min_size=1, max_size=8, init=init_connection
+        )
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    app = FastAPI(
+        title="urbanpulse",
+        version="0.1.0",
+        description="Sensor data of a city's streetlights, bins, air-quality sensors and people counters.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(devices.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"parameter": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]), "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"error": "invalid request", "details": errors})
+
+    return app
