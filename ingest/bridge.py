@@ -51,6 +51,16 @@ class Totals:
 OnCommit = Callable[[Sequence[Received], Processed], None]
 
 
+@dataclass(frozen=True)
+class Job:
+    """A batch ready to be written: what to acknowledge, and what to write."""
+
+    items: list[Received]
+    messages: list[Message]
+    processed: Processed
+    resolver: ModelResolver
+
+
 class Bridge:
     def __init__(self, settings: Settings, on_commit: OnCommit | None = None) -> None:
         self.settings = settings
@@ -82,53 +92,72 @@ class Bridge:
             receive_maximum=max(4 * settings.batch_max_messages, 1000),
         )
         source.start()
+        # Batch k+1 is parsed and decoded while batch k is written: the database works on
+        # the other core. The queue is short, so memory stays bounded.
+        jobs: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=2)
+        writer = asyncio.create_task(self.write_loop(pool, source, jobs))
         try:
-            while not self.stopping.is_set():
+            while not self.stopping.is_set() and not writer.done():
                 items = await inbox.take(settings.batch_max_messages, settings.batch_max_wait_ms / 1000)
                 if items:
-                    await self.handle(pool, source, items)
+                    await self.submit(jobs, writer, await self.prepare(pool, items))
             # Flush what was received before the stop; later arrivals stay unacknowledged
             # in the broker's session and come back to the next bridge.
-            while inbox.items:
+            while inbox.items and not writer.done():
                 count = min(settings.batch_max_messages, len(inbox.items))
-                await self.handle(pool, source, [inbox.items.popleft() for _ in range(count)])
+                await self.submit(jobs, writer, await self.prepare(pool, [inbox.items.popleft() for _ in range(count)]))
+            if not writer.done():
+                await jobs.put(None)
+            await writer  # re-raises a failure of the writer
         finally:
+            writer.cancel()
             source.stop()
             await pool.close()
         return self.totals
 
-    async def handle(self, pool: asyncpg.Pool, source: MqttSource, items: list[Received]) -> None:
+    async def prepare(self, pool: asyncpg.Pool, items: list[Received]) -> Job:
         await self.refresh_registry(pool)
         resolver = ModelResolver(self.registry, self.settings.profile_models)
         messages = [Message(item.topic, item.payload) for item in items]
-        processed = process(messages, resolver)
-        counts = await self.write(pool, messages, processed, resolver)
-        source.ack(items)
-        t = self.totals
-        t.messages += len(items)
-        t.uplinks += counts.uplinks
-        t.readings += counts.readings
-        t.rejected += counts.rejected
-        t.batches += 1
-        if self.on_commit:
-            self.on_commit(items, processed)
+        return Job(items, messages, process(messages, resolver), resolver)
+
+    @staticmethod
+    async def submit(jobs: asyncio.Queue[Job | None], writer: asyncio.Task[None], job: Job) -> None:
+        put = asyncio.create_task(jobs.put(job))
+        await asyncio.wait({put, writer}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+            await writer  # the writer failed: raise its error
+
+    async def write_loop(self, pool: asyncpg.Pool, source: MqttSource, jobs: asyncio.Queue[Job | None]) -> None:
+        while (job := await jobs.get()) is not None:
+            counts = await self.write(pool, job.messages, job.processed, job.resolver)
+            source.ack(job.items)
+            t = self.totals
+            t.messages += len(job.items)
+            t.uplinks += counts.uplinks
+            t.readings += counts.readings
+            t.rejected += counts.rejected
+            t.batches += 1
+            if self.on_commit:
+                self.on_commit(job.items, job.processed)
 
     async def write(
         self, pool: asyncpg.Pool, messages: list[Message], processed: Processed, resolver: ModelResolver
     ) -> store.WriteCounts:
         try:
-            return await write_with_retry(pool, processed.batch, self.settings.timezone, self.stopping)
+            return await write_with_retry(pool, processed.batch)
         except asyncpg.DataError as exc:  # the input, not our SQL: find the message at fault
             log.warning("batch of %d refused (%s); writing its messages one by one", len(messages), exc)
         totals = store.WriteCounts(0, 0, 0, 0)
         for message in messages:
             one = process([message], resolver).batch
             try:
-                counts = await write_with_retry(pool, one, self.settings.timezone, self.stopping)
+                counts = await write_with_retry(pool, one)
             except asyncpg.DataError as exc:
                 reason = f"database refused the event: {exc}"
                 one = store.WriteBatch(rejected=[(message_key(message), message.topic, message.payload, reason)])
-                counts = await write_with_retry(pool, one, self.settings.timezone, self.stopping)
+                counts = await write_with_retry(pool, one)
             totals = store.WriteCounts(*(a + b for a, b in zip(vars(totals).values(), vars(counts).values(), strict=True)))
         return totals
 
@@ -151,16 +180,14 @@ def numeric(params: object) -> dict[str, float]:
     return {k: float(v) for k, v in params.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-async def write_with_retry(
-    pool: asyncpg.Pool, batch: store.WriteBatch, timezone: str, stopping: asyncio.Event
-) -> store.WriteCounts:
+async def write_with_retry(pool: asyncpg.Pool, batch: store.WriteBatch) -> store.WriteCounts:
     """Retry while the database is unreachable; give up only on a refusal of the data.
     A stop request does not interrupt the retries: acknowledged means committed."""
     delay = 0.2
     while True:
         try:
             async with pool.acquire(timeout=10) as conn:
-                return await store.write(conn, batch, timezone)
+                return await store.write(conn, batch)
         except TRANSIENT as exc:
             log.warning("database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
             await asyncio.sleep(delay)

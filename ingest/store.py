@@ -43,7 +43,7 @@ STAGING = {
 ROLLUP = """
   {name} as (
     insert into {table} as r (bucket, dev_eui, quantity, channel, count, sum, min, max, last, last_time)
-    select time_bucket('{width}', time{zone}) as b, dev_eui, quantity, channel, count(*), sum(value),
+    select time_bucket('1 hour', time) as b, dev_eui, quantity, channel, count(*), sum(value),
            min(value), max(value), last(value, time), max(time)
     from inserted group by b, dev_eui, quantity, channel
     on conflict (dev_eui, quantity, channel, bucket) do update set
@@ -55,7 +55,7 @@ ROLLUP = """
         last_time = greatest(r.last_time, excluded.last_time)
     returning 1)"""
 
-INSERT_READINGS_TEMPLATE = f"""
+INSERT_READINGS = f"""
 with fresh as (
     insert into uplinks select * from stage_uplinks on conflict do nothing
     returning deduplication_id),
@@ -67,10 +67,9 @@ inserted as (
     where uplink_id is null or uplink_id in (select deduplication_id from fresh)
     on conflict do nothing
     returning time, dev_eui, quantity, channel, value),
-{ROLLUP.format(name="hourly", table="rollups_hourly", width="1 hour", zone="")},
-{ROLLUP.format(name="daily", table="rollups_daily", width="1 day", zone=", '{timezone}'")}
+{ROLLUP.format(name="hourly", table="rollups_hourly")}
 select (select count(*) from fresh) as uplinks, (select count(*) from inserted) as readings,
-       (select count(*) from hourly) as hourly, (select count(*) from daily) as daily
+       (select count(*) from hourly) as hourly
 """
 
 UPSERT_DEVICES = """
@@ -99,11 +98,6 @@ on conflict (dev_eui) do update set
     last_seen_at = greatest(d.last_seen_at, excluded.last_seen_at),
     updated_at = now()
 """
-
-
-def insert_readings_sql(timezone: str) -> str:
-    """Daily rollups follow the city's calendar day, not UTC's."""
-    return INSERT_READINGS_TEMPLATE.replace("{timezone}", timezone.replace("'", ""))
 
 
 @dataclass
@@ -135,11 +129,13 @@ async def prepare_connection(conn: Conn) -> None:
         decoder=lambda b: orjson.loads(b[1:]),
         format="binary",
     )
+    # Aggregating a batch for the rollups must not spill to disk.
+    await conn.execute("set work_mem = '64MB'")
     for sql in STAGING.values():
         await conn.execute(sql)
 
 
-async def write(conn: Conn, batch: WriteBatch, timezone: str = "Europe/Paris") -> WriteCounts:
+async def write(conn: Conn, batch: WriteBatch) -> WriteCounts:
     """Write a batch in one transaction; run it again and nothing changes."""
     async with conn.transaction():
         if batch.devices:
@@ -151,7 +147,7 @@ async def write(conn: Conn, batch: WriteBatch, timezone: str = "Europe/Paris") -
         if batch.readings:
             await copy(conn, "stage_readings", READING_COLUMNS, batch.readings)
         if batch.uplinks or batch.readings:
-            row = await conn.fetchrow(insert_readings_sql(timezone))
+            row = await conn.fetchrow(INSERT_READINGS)
             assert row is not None
             uplinks, readings = int(row["uplinks"]), int(row["readings"])
         if batch.events:

@@ -1,0 +1,20 @@
+"""Benchmark dispatch: each benchmark returns one dict, printed as one JSON line."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from urbanpulse.settings import Settings
+
+
+def run(what: str, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    if what == "ingest":
+        from ingest import benchmark
+
+        return benchmark.run(settings, args.messages, args.devices)
+    if what == "decode":
+        from decoders import benchmark as decode_benchmark
+
+        return decode_benchmark.run(args.payloads)
+    raise ValueError(f"unknown benchmark {what!r}")
