@@ -13,7 +13,10 @@ from api.deps import Pool
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
-DevEui = Annotated[str, Path(pattern="^[0-9a-fA-F]{16}$", description="16 hex digits", examples=["0101010101010101"])]
+DevEui = Annotated[
+    str,
+    Path(pattern="^[0-9a-fA-F]{16}$", description="16 hex digits", examples=["0101010101010101"]),
+]
 
 
 class Device(BaseModel):
@@ -53,7 +56,9 @@ def unit(quantity: str) -> str:
 @router.get("", summary="List devices", response_model=list[Device])
 async def list_devices(
     pool: Pool,
-    device_class: Annotated[str | None, Query(alias="class", description="waste_bin, air_quality, …")] = None,
+    device_class: Annotated[
+        str | None, Query(alias="class", description="waste_bin, air_quality, …")
+    ] = None,
     model: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -79,7 +84,11 @@ async def get_device(pool: Pool, dev_eui: DevEui) -> dict[str, Any]:
     return {**dict(row), "latest": [{**dict(r), "unit": unit(r["quantity"])} for r in latest]}
 
 
-@router.get("/{dev_eui}/readings", summary="Readings of one device over a time range", response_model=list[Reading])
+@router.get(
+    "/{dev_eui}/readings",
+    summary="Readings of one device over a time range",
+    response_model=list[Reading],
+)
 async def device_readings(
     pool: Pool,
     dev_eui: DevEui,
@@ -92,8 +101,14 @@ async def device_readings(
         raise HTTPException(422, {"parameter": "end", "message": "end must be after start"})
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(422, {"parameter": "start", "message": "timestamps need an offset"})
-    if quantity is not None and quantity not in decoders.QUANTITIES and not quantity.startswith("object."):
-        raise HTTPException(422, {"parameter": "quantity", "message": f"unknown quantity {quantity!r}"})
+    if (
+        quantity is not None
+        and quantity not in decoders.QUANTITIES
+        and not quantity.startswith("object.")
+    ):
+        raise HTTPException(
+            422, {"parameter": "quantity", "message": f"unknown quantity {quantity!r}"}
+        )
     exists = await pool.fetchval("select 1 from devices where dev_eui = $1", dev_eui.lower())
     if not exists:
         raise HTTPException(404, f"no device {dev_eui.lower()}")

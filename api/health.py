@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -35,6 +34,12 @@ async def broker_ok(host: str, port: int) -> bool:
 
 @router.get("/health", summary="Database and broker reachability")
 async def health(pool: Pool, settings: AppSettings) -> JSONResponse:
-    database, broker = await asyncio.gather(database_ok(pool), broker_ok(settings.mqtt_host, settings.mqtt_port))
-    body = {"status": "ok" if database and broker else "degraded", "database": database, "broker": broker}
+    database, broker = await asyncio.gather(
+        database_ok(pool), broker_ok(settings.mqtt_host, settings.mqtt_port)
+    )
+    body = {
+        "status": "ok" if database and broker else "degraded",
+        "database": database,
+        "broker": broker,
+    }
     return JSONResponse(body, status_code=200 if database and broker else 503)

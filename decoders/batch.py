@@ -106,7 +106,9 @@ class BatchReadings:
         return names[self.key]
 
     @staticmethod
-    def from_rows(rows: Sequence[int], keys: Sequence[Key], values: Sequence[float]) -> BatchReadings:
+    def from_rows(
+        rows: Sequence[int], keys: Sequence[Key], values: Sequence[float]
+    ) -> BatchReadings:
         table: dict[Key, int] = {}
         codes = [table.setdefault(k, len(table)) for k in keys]
         return BatchReadings(

@@ -87,6 +87,14 @@ def decode(
     return DecodeResult(model, data, readings)
 
 
+@cache
+def frames_by_length(frames: tuple[FixedFrame, ...]) -> dict[int, list[FixedFrame]]:
+    grouped: dict[int, list[FixedFrame]] = {}
+    for frame in frames:
+        grouped.setdefault(frame.length, []).append(frame)
+    return grouped
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     """Readings of a batch as columns, and the rows that failed with their error."""
@@ -105,24 +113,29 @@ def decode_batch(
     n = len(payloads)
     module = device_module(model)
     if module is None:
-        return BatchResult(BatchReadings.concat([]), {i: f"no decoder for model {model!r}" for i in range(n)})
+        return BatchResult(
+            BatchReadings.concat([]), dict.fromkeys(range(n), f"no decoder for model {model!r}")
+        )
     ports = np.asarray(f_ports, dtype=np.int64)
     lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
     pending = np.ones(n, dtype=bool)
     parts: list[BatchReadings] = []
-    for frame in module.FIXED_FRAMES:
-        candidates = np.flatnonzero(pending & (lengths == frame.length))
-        if frame.f_port is not None:
-            candidates = candidates[ports[candidates] == frame.f_port]
+    for length, frames in frames_by_length(module.FIXED_FRAMES).items():
+        candidates = np.flatnonzero(lengths == length)
         if candidates.size == 0:
             continue
+        # One byte block per frame length, whatever the number of frames of that length.
         joined = b"".join([payloads[i] for i in candidates.tolist()])
-        block = np.frombuffer(joined, dtype=np.uint8).reshape(candidates.size, frame.length)
-        hit = match_rows(frame, block)
-        rows = candidates[hit]
-        if rows.size:
-            parts.append(frame_readings(frame, rows, block[hit]))
-            pending[rows] = False
+        block = np.frombuffer(joined, dtype=np.uint8).reshape(candidates.size, length)
+        free = np.ones(candidates.size, dtype=bool)
+        for frame in frames:
+            hit = free & match_rows(frame, block)
+            if frame.f_port is not None:
+                hit &= ports[candidates] == frame.f_port
+            if hit.any():
+                parts.append(frame_readings(frame, candidates[hit], block[hit]))
+                free &= ~hit
+        pending[candidates[~free]] = False
     errors: dict[int, str] = {}
     slow_rows: list[int] = []
     slow: list[Reading] = []
@@ -137,7 +150,9 @@ def decode_batch(
             slow.append(reading)
     if slow:
         parts.append(
-            BatchReadings.from_rows(slow_rows, [(r.quantity, r.channel) for r in slow], [r.value for r in slow])
+            BatchReadings.from_rows(
+                slow_rows, [(r.quantity, r.channel) for r in slow], [r.value for r in slow]
+            )
         )
     readings = derive_batch(BatchReadings.concat(parts), bin_height_mm)
     return BatchResult(readings, errors)

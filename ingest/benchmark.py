@@ -9,13 +9,18 @@ stream at half the bridge's rate, so that queueing does not count as latency.
 from __future__ import annotations
 
 import asyncio
-import resource
+import contextlib
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -28,19 +33,11 @@ import migrations
 from ingest.bridge import Bridge
 from ingest.mqtt import Received
 from ingest.pipeline import Processed
-from simulators.publish import Publisher, publish_all, publish_in_parallel
+from simulators.publish import Publisher, publish_in_parallel
 from simulators.simulate import messages
 from urbanpulse.settings import Settings
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def session_client(settings: Settings, client_id: str) -> mqtt.Client:
@@ -80,13 +77,11 @@ def bare_subscriber_rate(settings: Settings, client_id: str, count: int) -> floa
             done.set()
 
     client.on_message = on_message
-    started = time.perf_counter()
     client.loop_start()
     done.wait(600)
     client.disconnect()
     client.loop_stop()
-    del first
-    return received / (last - started)
+    return (received - 1) / (last - first)
 
 
 async def fresh_database(settings: Settings, name: str) -> str:
@@ -113,7 +108,6 @@ class Recorder:
         self.committed: dict[str, float] = {}
         self.messages = 0
         self.bridge = bridge
-        self.peak_rss_mb = 0.0
 
     def __call__(self, items: Sequence[Received], processed: Processed) -> None:
         now = time.time()
@@ -121,27 +115,80 @@ class Recorder:
             if event.deduplication_id:
                 self.committed[event.deduplication_id] = now
         self.messages += len(items)
-        self.peak_rss_mb = max(self.peak_rss_mb, rss_mb())
         if self.messages >= self.expected and self.bridge is not None:
             self.bridge.stop()
 
 
-async def run_bridge(settings: Settings, recorder: Recorder) -> Bridge:
-    bridge = Bridge(settings, on_commit=recorder)
-    recorder.bridge = bridge
-    await bridge.run()
-    return bridge
+def process_tree_peak_rss_mb(pid: int) -> float:
+    """Peak RSS (VmHWM) of a process and its children, summed."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    total = 0.0
+    for p in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{p}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+    return total
 
 
-def bridge_drain_rate(settings: Settings, count: int) -> tuple[float, float]:
-    recorder = Recorder(count)
-    started = time.perf_counter()
-    asyncio.run(run_bridge(settings, recorder))
-    elapsed = time.perf_counter() - started
-    return recorder.messages / elapsed, recorder.peak_rss_mb
+def bridge_drain_rate(
+    settings: Settings, count: int, workers: int, prefix: str
+) -> tuple[float, float]:
+    """Committed uplinks/s of `urbanpulse ingest --workers N` draining a backlog of `count`,
+    from its first commit to its last, read from the database."""
+    topic = settings.mqtt_event_topic
+    group = "bench" if workers > 1 else None
+    for i in range(workers):
+        client_id = f"{settings.mqtt_client_id}-{i}" if workers > 1 else settings.mqtt_client_id
+        prime_session(settings, client_id, f"$share/{group}/{topic}" if group else topic)
+    publish_in_parallel(settings.mqtt_host, settings.mqtt_port, 1000, count, 7, START, prefix)
+    env = {
+        **os.environ,
+        "URBANPULSE_DATABASE_URL": settings.database_url,
+        "URBANPULSE_MQTT_CLIENT_ID": settings.mqtt_client_id,
+        "URBANPULSE_MQTT_EVENT_TOPIC": topic,
+        "URBANPULSE_MQTT_HOST": settings.mqtt_host,
+        "URBANPULSE_MQTT_PORT": str(settings.mqtt_port),
+        **({"URBANPULSE_MQTT_SHARED_GROUP": group} if group else {}),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "urbanpulse.cli", "ingest", "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        first_count, first_time, last_time, peak = asyncio.run(
+            watch_commits(settings.database_url, count, proc.pid)
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    return (count - first_count) / (last_time - first_time), peak
 
 
-def paced_latencies(settings: Settings, prefix: str, rate: float, seconds: float, devices: int) -> list[float]:
+async def watch_commits(url: str, count: int, pid: int) -> tuple[int, float, float, float]:
+    conn = await asyncpg.connect(url)
+    first_count, first_time, peak = 0, 0.0, 0.0
+    deadline = time.monotonic() + 600
+    try:
+        while time.monotonic() < deadline:
+            stored = int(await conn.fetchval("select count(*) from uplinks"))
+            now = time.perf_counter()
+            peak = max(peak, process_tree_peak_rss_mb(pid))
+            if stored and not first_count:
+                first_count, first_time = stored, now
+            if stored >= count:
+                return first_count, first_time, now, peak
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    raise TimeoutError(f"the bridge stored fewer than {count} uplinks in 600 s")
+
+
+def paced_latencies(
+    settings: Settings, prefix: str, rate: float, seconds: float, devices: int
+) -> list[float]:
     """Publish at `rate` while the bridge runs; latency = commit time - publish time."""
     count = int(rate * seconds)
     stream = list(messages(devices, count, 99, START, "json", prefix))
@@ -180,45 +227,52 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 1 else values[0]
 
 
-def run(settings: Settings, count: int, devices: int) -> dict[str, Any]:
+def run(settings: Settings, count: int, devices: int, workers: int) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
-    prefix = f"bench-{run_id}/"
-    topic = f"{prefix}application/+/device/+/event/+"
-    database = asyncio.run(fresh_database(settings, "urbanpulse_bench"))
-    bridge_settings = settings.model_copy(
-        update={"database_url": database, "mqtt_client_id": f"bench-bridge-{run_id}", "mqtt_event_topic": topic}
-    )
-    bare_id = f"bench-bare-{run_id}"
-    prime_session(settings, bare_id, topic)
-    prime_session(settings, bridge_settings.mqtt_client_id, topic)
 
+    def scenario(name: str) -> tuple[Settings, str]:
+        prefix = f"bench-{run_id}-{name}/"
+        database = asyncio.run(fresh_database(settings, f"urbanpulse_bench_{name}"))
+        return settings.model_copy(
+            update={
+                "database_url": database,
+                "mqtt_client_id": f"bench-{name}-{run_id}",
+                "mqtt_event_topic": f"{prefix}application/+/device/+/event/+",
+            }
+        ), prefix
+
+    bare, bare_prefix = scenario("bare")
+    prime_session(settings, bare.mqtt_client_id, bare.mqtt_event_topic)
     began = time.perf_counter()
-    publish_in_parallel(settings.mqtt_host, settings.mqtt_port, devices, count, 7, START, prefix)
-    publish_rate = count / (time.perf_counter() - began)
-
-    bare_rate = bare_subscriber_rate(settings, bare_id, count)
-    rss_before = rss_mb()
-    bridge_rate, peak_rss = bridge_drain_rate(bridge_settings, count)
-
-    latency_settings = bridge_settings.model_copy(
-        update={"mqtt_client_id": f"bench-latency-{run_id}", "mqtt_event_topic": f"lat-{topic}"}
+    publish_in_parallel(
+        settings.mqtt_host, settings.mqtt_port, devices, count, 7, START, bare_prefix
     )
-    latencies = paced_latencies(latency_settings, f"lat-{prefix}", bridge_rate / 2, 10.0, devices)
+    publish_rate = count / (time.perf_counter() - began)
+    bare_rate = bare_subscriber_rate(bare, bare.mqtt_client_id, count)
+
+    single, single_prefix = scenario("one")
+    single_rate, single_rss = bridge_drain_rate(single, count, 1, single_prefix)
+    multi, multi_prefix = scenario("many")
+    multi_rate, multi_rss = bridge_drain_rate(multi, count, workers, multi_prefix)
+
+    paced, paced_prefix = scenario("latency")
+    latencies = paced_latencies(paced, paced_prefix, single_rate / 2, 10.0, devices)
     return {
         "bench": "ingest",
         "messages": count,
         "devices": devices,
         "qos": 1,
         "bare_subscriber_msg_per_s": round(bare_rate),
-        "bridge_committed_uplinks_per_s": round(bridge_rate),
-        "ratio": round(bridge_rate / bare_rate, 3),
-        "backlog_publish_msg_per_s": round(publish_rate),
-        "latency_rate_msg_per_s": round(bridge_rate / 2),
+        "bridge_1_worker_uplinks_per_s": round(single_rate),
+        "ratio_1_worker": round(single_rate / bare_rate, 3),
+        f"bridge_{workers}_workers_uplinks_per_s": round(multi_rate),
+        f"ratio_{workers}_workers": round(multi_rate / bare_rate, 3),
+        "latency_rate_msg_per_s": round(single_rate / 2),
         "latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "latency_samples": len(latencies),
-        "rss_before_bridge_mb": round(rss_before, 1),
-        "rss_peak_bridge_mb": round(peak_rss, 1),
-        "max_rss_process_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_1_worker_mb": round(single_rss, 1),
+        f"peak_rss_{workers}_workers_mb": round(multi_rss, 1),
+        "backlog_publish_msg_per_s": round(publish_rate),
         "batch_max_messages": settings.batch_max_messages,
     }

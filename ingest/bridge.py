@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -33,9 +36,11 @@ TRANSIENT = (
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
+    asyncpg.TransactionRollbackError,  # deadlock or serialization failure between bridges
     TimeoutError,
 )
 REGISTRY_REFRESH_S = 30.0
+LAST_SEEN_RESOLUTION_S = 60.0
 
 
 @dataclass
@@ -69,6 +74,7 @@ class Bridge:
         self.totals = Totals()
         self.registry: dict[str, KnownDevice] = {}
         self.registry_loaded_at = -REGISTRY_REFRESH_S
+        self.devices_written: dict[str, tuple[tuple[object, ...], float]] = {}
 
     def stop(self) -> None:
         self.stopping.set()
@@ -98,14 +104,20 @@ class Bridge:
         writer = asyncio.create_task(self.write_loop(pool, source, jobs))
         try:
             while not self.stopping.is_set() and not writer.done():
-                items = await inbox.take(settings.batch_max_messages, settings.batch_max_wait_ms / 1000)
+                items = await inbox.take(
+                    settings.batch_max_messages, settings.batch_max_wait_ms / 1000
+                )
                 if items:
                     await self.submit(jobs, writer, await self.prepare(pool, items))
             # Flush what was received before the stop; later arrivals stay unacknowledged
             # in the broker's session and come back to the next bridge.
             while inbox.items and not writer.done():
                 count = min(settings.batch_max_messages, len(inbox.items))
-                await self.submit(jobs, writer, await self.prepare(pool, [inbox.items.popleft() for _ in range(count)]))
+                await self.submit(
+                    jobs,
+                    writer,
+                    await self.prepare(pool, [inbox.items.popleft() for _ in range(count)]),
+                )
             if not writer.done():
                 await jobs.put(None)
             await writer  # re-raises a failure of the writer
@@ -119,7 +131,26 @@ class Bridge:
         await self.refresh_registry(pool)
         resolver = ModelResolver(self.registry, self.settings.profile_models)
         messages = [Message(item.topic, item.payload) for item in items]
-        return Job(items, messages, process(messages, resolver), resolver)
+        processed = process(messages, resolver)
+        processed.batch.devices = self.devices_to_write(processed.batch.devices)
+        return Job(items, messages, processed, resolver)
+
+    def devices_to_write(self, rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        """Registry rows worth an update: new or changed devices, and last_seen_at at most
+        once a minute per device; a device sending every few seconds is not an update each
+        batch. (A refused batch is retried as a whole, so skipping here loses nothing but
+        a last_seen_at at most a minute stale.)"""
+        now = time.monotonic()
+        chosen = []
+        for row in rows:
+            dev_eui = str(row[0])
+            static = row[1:9]
+            known = self.devices_written.get(dev_eui)
+            if known and known[0] == static and now - known[1] < LAST_SEEN_RESOLUTION_S:
+                continue
+            self.devices_written[dev_eui] = (static, now)
+            chosen.append(row)
+        return chosen
 
     @staticmethod
     async def submit(jobs: asyncio.Queue[Job | None], writer: asyncio.Task[None], job: Job) -> None:
@@ -129,7 +160,9 @@ class Bridge:
             put.cancel()
             await writer  # the writer failed: raise its error
 
-    async def write_loop(self, pool: asyncpg.Pool, source: MqttSource, jobs: asyncio.Queue[Job | None]) -> None:
+    async def write_loop(
+        self, pool: asyncpg.Pool, source: MqttSource, jobs: asyncio.Queue[Job | None]
+    ) -> None:
         while (job := await jobs.get()) is not None:
             counts = await self.write(pool, job.messages, job.processed, job.resolver)
             source.ack(job.items)
@@ -143,12 +176,18 @@ class Bridge:
                 self.on_commit(job.items, job.processed)
 
     async def write(
-        self, pool: asyncpg.Pool, messages: list[Message], processed: Processed, resolver: ModelResolver
+        self,
+        pool: asyncpg.Pool,
+        messages: list[Message],
+        processed: Processed,
+        resolver: ModelResolver,
     ) -> store.WriteCounts:
         try:
             return await write_with_retry(pool, processed.batch)
         except asyncpg.DataError as exc:  # the input, not our SQL: find the message at fault
-            log.warning("batch of %d refused (%s); writing its messages one by one", len(messages), exc)
+            log.warning(
+                "batch of %d refused (%s); writing its messages one by one", len(messages), exc
+            )
         totals = store.WriteCounts(0, 0, 0, 0)
         for message in messages:
             one = process([message], resolver).batch
@@ -156,9 +195,13 @@ class Bridge:
                 counts = await write_with_retry(pool, one)
             except asyncpg.DataError as exc:
                 reason = f"database refused the event: {exc}"
-                one = store.WriteBatch(rejected=[(message_key(message), message.topic, message.payload, reason)])
+                one = store.WriteBatch(
+                    rejected=[(message_key(message), message.topic, message.payload, reason)]
+                )
                 counts = await write_with_retry(pool, one)
-            totals = store.WriteCounts(*(a + b for a, b in zip(vars(totals).values(), vars(counts).values(), strict=True)))
+            totals = store.WriteCounts(
+                *(a + b for a, b in zip(vars(totals).values(), vars(counts).values(), strict=True))
+            )
         return totals
 
     async def refresh_registry(self, pool: asyncpg.Pool) -> None:
@@ -177,7 +220,11 @@ class Bridge:
 def numeric(params: object) -> dict[str, float]:
     if not isinstance(params, dict):
         return {}
-    return {k: float(v) for k, v in params.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {
+        k: float(v)
+        for k, v in params.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
 
 
 async def write_with_retry(pool: asyncpg.Pool, batch: store.WriteBatch) -> store.WriteCounts:
@@ -189,7 +236,9 @@ async def write_with_retry(pool: asyncpg.Pool, batch: store.WriteBatch) -> store
             async with pool.acquire(timeout=10) as conn:
                 return await store.write(conn, batch)
         except TRANSIENT as exc:
-            log.warning("database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+            log.warning(
+                "database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -209,7 +258,12 @@ async def connect_with_retry(url: str, stopping: asyncio.Event) -> asyncpg.Pool 
     return None
 
 
-def main(settings: Settings) -> None:
+def main(settings: Settings, workers: int = 1) -> None:
+    """Run the bridge; with several workers, as processes sharing one MQTT v5 subscription."""
+    if workers > 1:
+        run_workers(settings, workers)
+        return
+
     async def run() -> None:
         bridge = Bridge(settings)
         loop = asyncio.get_running_loop()
@@ -222,3 +276,54 @@ def main(settings: Settings) -> None:
         )  # fmt: skip
 
     asyncio.run(run())
+
+
+def worker_settings(settings: Settings, index: int) -> Settings:
+    return settings.model_copy(
+        update={
+            "mqtt_client_id": f"{settings.mqtt_client_id}-{index}",
+            "mqtt_shared_group": settings.mqtt_shared_group or "urbanpulse",
+        }
+    )
+
+
+def worker(settings: Settings) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s %(levelname)s {settings.mqtt_client_id}: %(message)s",
+    )
+    main(settings)
+
+
+def run_workers(settings: Settings, workers: int) -> None:
+    """Each worker has its own client id (so its own persistent session) in one shared
+    subscription group; the broker hands every message to one of them."""
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=worker, args=(worker_settings(settings, i),)) for i in range(workers)
+    ]
+    for child in processes:
+        child.start()
+
+    def forward(signum: int, frame: object) -> None:
+        for child in processes:
+            if child.pid is not None and child.is_alive():
+                os.kill(child.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    # A worker that fails takes the others down with it, so that a supervisor restarts
+    # the whole bridge instead of leaving its share of messages waiting in a dead session.
+    running = list(processes)
+    while running:
+        multiprocessing.connection.wait([p.sentinel for p in running])
+        for ended in [p for p in running if not p.is_alive()]:
+            running.remove(ended)
+            if ended.exitcode != 0:
+                log.error(
+                    "worker %s exited with %s; stopping the others", ended.name, ended.exitcode
+                )
+                forward(signal.SIGTERM, None)
+    failed = [p for p in processes if p.exitcode != 0]
+    if failed:
+        raise SystemExit(1)

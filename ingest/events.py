@@ -75,7 +75,7 @@ def parse_event(topic: str, payload: bytes) -> Event:
     kind = event_kind(topic)
     if not payload or not payload.strip():
         raise EventError(f"empty payload for {kind} event on {topic!r}")
-    if payload.lstrip()[:1] == b"{":
+    if payload.lstrip()[:1] in (b"{", b"["):  # a protobuf event never starts so
         try:
             doc = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
@@ -112,7 +112,9 @@ def protobuf_to_dict(kind: str, payload: bytes) -> dict[str, Any]:
     try:
         message = _MESSAGES[kind].FromString(payload)
     except ProtobufDecodeError as exc:
-        raise EventError(f"invalid protobuf for {kind} event ({len(payload)} bytes): {exc}") from None
+        raise EventError(
+            f"invalid protobuf for {kind} event ({len(payload)} bytes): {exc}"
+        ) from None
     result: dict[str, Any] = json_format.MessageToDict(message)
     return result
 
@@ -151,7 +153,14 @@ def uplink_fields(doc: dict[str, Any]) -> dict[str, Any]:
     rx_info = doc.get("rxInfo", [])
     if not isinstance(rx_info, list) or not all(isinstance(rx, dict) for rx in rx_info):
         raise EventError("rxInfo: expected a list of objects")
-    best = max(rx_info, key=lambda rx: (number(rx, "rssi", "rxInfo[].rssi", -999), number(rx, "snr", "rxInfo[].snr", -99.0)), default=None)
+    best = max(
+        rx_info,
+        key=lambda rx: (
+            number(rx, "rssi", "rxInfo[].rssi", -999),
+            number(rx, "snr", "rxInfo[].snr", -99.0),
+        ),
+        default=None,
+    )
     obj_value = doc.get("object")
     if obj_value is not None and not isinstance(obj_value, dict):
         raise EventError(f"object: expected an object, got {type(obj_value).__name__}")
@@ -183,7 +192,10 @@ def other_fields(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
             "batteryLevel": float(number(doc, "batteryLevel", "batteryLevel", 0.0)),
         }
     if kind == "join":
-        return {"devAddr": text(doc, "devAddr", "devAddr", ""), "regionConfigId": doc.get("regionConfigId", "")}
+        return {
+            "devAddr": text(doc, "devAddr", "devAddr", ""),
+            "regionConfigId": doc.get("regionConfigId", ""),
+        }
     if kind == "ack":
         return {
             "queueItemId": text(doc, "queueItemId", "queueItemId", ""),

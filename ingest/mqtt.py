@@ -41,7 +41,9 @@ class Inbox:
         if len(self.items) == 1:
             self.loop.call_soon_threadsafe(self.arrived.set)
 
-    async def take(self, max_messages: int, max_wait_s: float, idle_s: float = 0.5) -> list[Received]:
+    async def take(
+        self, max_messages: int, max_wait_s: float, idle_s: float = 0.5
+    ) -> list[Received]:
         """Up to max_messages, waiting at most max_wait_s after the first one arrived.
         Returns [] after idle_s without any message, so the caller can check for a stop."""
         if not self.items:
@@ -94,7 +96,9 @@ class MqttSource:
         # Receive Maximum bounds the unacknowledged messages the broker sends us: while the
         # database is down nothing is acknowledged, so this is what bounds our memory.
         properties.ReceiveMaximum = self.receive_maximum
-        self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False, properties=properties)
+        self.client.connect_async(
+            self.host, self.port, keepalive=30, clean_start=False, properties=properties
+        )
         self.client.loop_start()
 
     def ack(self, items: list[Received]) -> None:
@@ -115,7 +119,9 @@ class MqttSource:
         self.connected = True
         # Subscribe again on every connect: a broker may have lost the session.
         client.subscribe(self.subscription, qos=1)
-        log.info("MQTT connected to %s:%s, subscribed to %s", self.host, self.port, self.subscription)
+        log.info(
+            "MQTT connected to %s:%s, subscribed to %s", self.host, self.port, self.subscription
+        )
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any

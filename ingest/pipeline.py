@@ -81,7 +81,14 @@ def process(messages: Sequence[Message], resolver: ModelResolver) -> Processed:
     for event in events:
         if event.kind != "up":
             batch.events.append(
-                (event.time, event.kind, event.event_key, event.dev_eui, event.tenant_id or None, event.body)
+                (
+                    event.time,
+                    event.kind,
+                    event.event_key,
+                    event.dev_eui,
+                    event.tenant_id or None,
+                    event.body,
+                )
             )
             batch.readings.extend(status_readings(event))
     batch.devices.extend(device_rows(events, resolver))
@@ -96,20 +103,27 @@ class Outcomes(list[tuple[str, str | None]]):
         self.readings: list[tuple[Any, str, str, str, float, str | None]] = []
 
 
-def decode_uplinks(uplinks: Sequence[Event], models: Sequence[str | None], resolver: ModelResolver) -> Outcomes:
+def decode_uplinks(
+    uplinks: Sequence[Event], models: Sequence[str | None], resolver: ModelResolver
+) -> Outcomes:
     outcomes = Outcomes(len(uplinks))
     by_model: dict[str, list[int]] = defaultdict(list)
     for i, (event, model) in enumerate(zip(uplinks, models, strict=True)):
         if not event.payload:
             continue
         if model is None or model not in decoders.MODELS:
-            outcomes[i] = ("no_decoder", f"no decoder for model {model!r}" if model else "no model known")
+            outcomes[i] = (
+                "no_decoder",
+                f"no decoder for model {model!r}" if model else "no model known",
+            )
             outcomes.readings.extend(object_readings(event))
             continue
         by_model[model].append(i)
     for model, rows in by_model.items():
         chosen = [uplinks[i] for i in rows]
-        heights = np.array([float(resolver.params_of(e.dev_eui).get("bin_height_mm", np.nan)) for e in chosen])
+        heights = np.array(
+            [float(resolver.params_of(e.dev_eui).get("bin_height_mm", np.nan)) for e in chosen]
+        )
         result = decoders.decode_batch(
             model, [e.f_port or 0 for e in chosen], [e.payload or b"" for e in chosen], heights
         )
@@ -120,7 +134,9 @@ def decode_uplinks(uplinks: Sequence[Event], models: Sequence[str | None], resol
         for row, key, value in zip(r.row.tolist(), r.key.tolist(), r.value.tolist(), strict=True):
             event = chosen[row]
             quantity, channel = r.keys[key]
-            outcomes.readings.append((event.time, event.dev_eui, quantity, channel, value, event.deduplication_id))
+            outcomes.readings.append(
+                (event.time, event.dev_eui, quantity, channel, value, event.deduplication_id)
+            )
     return outcomes
 
 
@@ -155,7 +171,16 @@ def status_readings(event: Event) -> list[tuple[Any, str, str, str, float, str |
         (event.time, event.dev_eui, "link_margin", "network", float(event.body["margin"]), None)
     ]
     if not event.body["externalPowerSource"] and not event.body["batteryLevelUnavailable"]:
-        rows.append((event.time, event.dev_eui, "battery_level", "network", float(event.body["batteryLevel"]), None))
+        rows.append(
+            (
+                event.time,
+                event.dev_eui,
+                "battery_level",
+                "network",
+                float(event.body["batteryLevel"]),
+                None,
+            )
+        )
     return rows
 
 

@@ -46,6 +46,7 @@ ROLLUP = """
     select time_bucket('1 hour', time) as b, dev_eui, quantity, channel, count(*), sum(value),
            min(value), max(value), last(value, time), max(time)
     from inserted group by b, dev_eui, quantity, channel
+    order by dev_eui, quantity, channel, b  -- one lock order for every bridge
     on conflict (dev_eui, quantity, channel, bucket) do update set
         count = r.count + excluded.count,
         sum = r.sum + excluded.sum,
@@ -65,6 +66,7 @@ inserted as (
     insert into readings
     select time, dev_eui, quantity, channel, value from stage_readings
     where uplink_id is null or uplink_id in (select deduplication_id from fresh)
+    order by dev_eui, quantity, channel, time
     on conflict do nothing
     returning time, dev_eui, quantity, channel, value),
 {ROLLUP.format(name="hourly", table="rollups_hourly")}
@@ -162,7 +164,10 @@ async def write(conn: Conn, batch: WriteBatch) -> WriteCounts:
                 "insert into rejected (message_key, topic, payload, reason) "
                 "select * from unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) "
                 "on conflict (message_key) do nothing",
-                keys, topics, payloads, reasons,
+                keys,
+                topics,
+                payloads,
+                reasons,
             )
     return WriteCounts(uplinks, events, readings, rejected)
 

@@ -9,7 +9,7 @@ create table tenants (
 );
 
 create table devices (
-    dev_eui              text primary key check (dev_eui ~ '^[0-9a-f]{16}$'),
+    dev_eui              text collate "C" primary key check (dev_eui ~ '^[0-9a-f]{16}$'),
     tenant_id            text references tenants (id),
     model                text,
     device_class         text,
@@ -32,7 +32,7 @@ create index devices_tenant_class on devices (tenant_id, device_class);
 create table uplinks (
     time              timestamptz not null,
     deduplication_id  uuid not null,
-    dev_eui           text not null,
+    dev_eui           text collate "C" not null,
     tenant_id         text,
     application_id    text,
     model             text,
@@ -60,8 +60,8 @@ create index uplinks_undecoded on uplinks (model, time) where decode_status <> '
 create table device_events (
     time        timestamptz not null,
     kind        text not null,
-    event_key   text not null,
-    dev_eui     text not null,
+    event_key   text collate "C" not null,
+    dev_eui     text collate "C" not null,
     tenant_id   text,
     body        jsonb not null,
     received_at timestamptz not null default now(),
@@ -70,11 +70,13 @@ create table device_events (
 select create_hypertable('device_events', 'time', chunk_time_interval => interval '7 days');
 create index device_events_device_time on device_events (dev_eui, time desc);
 
+-- Key columns compare byte-wise (collate "C"): cheaper on every insert, and their values
+-- are hex EUIs and ASCII names anyway.
 create table readings (
     time      timestamptz not null,
-    dev_eui   text not null,
-    quantity  text not null,
-    channel   text not null default '',
+    dev_eui   text collate "C" not null,
+    quantity  text collate "C" not null,
+    channel   text collate "C" not null default '',
     value     double precision not null,
     primary key (dev_eui, quantity, channel, time)
 );
@@ -86,9 +88,9 @@ select create_hypertable('readings', 'time', chunk_time_interval => interval '7 
 -- hours), which halves the write cost of a reading.
 create table rollups_hourly (
     bucket     timestamptz not null,
-    dev_eui    text not null,
-    quantity   text not null,
-    channel    text not null default '',
+    dev_eui    text collate "C" not null,
+    quantity   text collate "C" not null,
+    channel    text collate "C" not null default '',
     count      bigint not null,
     sum        double precision not null,
     min        double precision not null,

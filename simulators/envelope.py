@@ -117,7 +117,11 @@ def uplink_json(up: Uplink) -> bytes:
         "txInfo": {
             "frequency": up.frequency,
             "modulation": {
-                "lora": {"bandwidth": 125000, "spreadingFactor": up.spreading_factor, "codeRate": "CR_4_5"}
+                "lora": {
+                    "bandwidth": 125000,
+                    "spreadingFactor": up.spreading_factor,
+                    "codeRate": "CR_4_5",
+                }
             },
         },
         "regionConfigId": "eu868",
@@ -144,7 +148,10 @@ def uplink_protobuf(up: Uplink) -> bytes:
     device = up.device
     info.tenant_id, info.tenant_name = device.tenant_id, device.tenant_name
     info.application_id, info.application_name = device.application_id, device.application_name
-    info.device_profile_id, info.device_profile_name = device.device_profile_id, device.device_profile_name
+    info.device_profile_id, info.device_profile_name = (
+        device.device_profile_id,
+        device.device_profile_name,
+    )
     info.device_name, info.dev_eui = device.name, device.dev_eui
     info.tags.update(device.tags)
     for r in up.receptions:

@@ -29,9 +29,15 @@ def available_models() -> list[str]:
     return models
 
 
-def make_gateways(rng: random.Random, count: int = 3, lat: float = 45.76, lon: float = 4.84) -> list[Gateway]:
+def make_gateways(
+    rng: random.Random, count: int = 3, lat: float = 45.76, lon: float = 4.84
+) -> list[Gateway]:
     return [
-        Gateway(f"{rng.getrandbits(64):016x}", round(lat + rng.uniform(-0.02, 0.02), 6), round(lon + rng.uniform(-0.02, 0.02), 6))
+        Gateway(
+            f"{rng.getrandbits(64):016x}",
+            round(lat + rng.uniform(-0.02, 0.02), 6),
+            round(lon + rng.uniform(-0.02, 0.02), 6),
+        )
         for _ in range(count)
     ]
 
@@ -88,7 +94,9 @@ def uplinks(
             f_port=f_port,
             payload=payload,
             receptions=tuple(
-                Reception(gw, rng.getrandbits(32), rng.randint(-120, -40), round(rng.uniform(-15, 12), 1))
+                Reception(
+                    gw, rng.getrandbits(32), rng.randint(-120, -40), round(rng.uniform(-15, 12), 1)
+                )
                 for gw in heard
             ),
         )

@@ -16,7 +16,9 @@ class Publisher:
     """A paho client that publishes at QoS 1 and can wait until the broker has them all."""
 
     def __init__(self, host: str, port: int, client_id: str = "") -> None:
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         self.client.max_inflight_messages_set(2000)
         self.client.max_queued_messages_set(0)
         self.client.connect(host, port, keepalive=30)
@@ -32,7 +34,9 @@ class Publisher:
         for info in self.pending:
             info.wait_for_publish(max(deadline - time.monotonic(), 0.001))
             if not info.is_published():
-                raise TimeoutError(f"broker did not acknowledge message {info.mid} in {timeout_s} s")
+                raise TimeoutError(
+                    f"broker did not acknowledge message {info.mid} in {timeout_s} s"
+                )
         self.pending.clear()
 
     def close(self) -> None:
@@ -41,7 +45,9 @@ class Publisher:
         self.client.loop_stop()
 
 
-def publish_all(publisher: Publisher, messages: Iterable[tuple[str, bytes]], rate_per_s: float = 0.0) -> int:
+def publish_all(
+    publisher: Publisher, messages: Iterable[tuple[str, bytes]], rate_per_s: float = 0.0
+) -> int:
     """Publish (topic, payload) pairs, paced at rate_per_s (0: as fast as possible)."""
     started = time.monotonic()
     sent = 0
@@ -59,7 +65,15 @@ def publish_all(publisher: Publisher, messages: Iterable[tuple[str, bytes]], rat
 
 
 def _publish_part(
-    host: str, port: int, devices: int, count: int, seed: int, start: datetime, prefix: str, part: int, parts: int
+    host: str,
+    port: int,
+    devices: int,
+    count: int,
+    seed: int,
+    start: datetime,
+    prefix: str,
+    part: int,
+    parts: int,
 ) -> None:
     from simulators.simulate import messages
 
@@ -72,12 +86,21 @@ def _publish_part(
 
 
 def publish_in_parallel(
-    host: str, port: int, devices: int, count: int, seed: int, start: datetime, prefix: str, parts: int = 2
+    host: str,
+    port: int,
+    devices: int,
+    count: int,
+    seed: int,
+    start: datetime,
+    prefix: str,
+    parts: int = 2,
 ) -> None:
     """Publish a simulation from several processes, to fill a broker faster than one can."""
     context = multiprocessing.get_context("spawn")
     workers = [
-        context.Process(target=_publish_part, args=(host, port, devices, count, seed, start, prefix, i, parts))
+        context.Process(
+            target=_publish_part, args=(host, port, devices, count, seed, start, prefix, i, parts)
+        )
         for i in range(parts)
     ]
     for worker in workers:

@@ -39,6 +39,8 @@ def simulate(
 ) -> int:
     publisher = Publisher(host, port)
     try:
-        return publish_all(publisher, messages(devices, count, seed, start, fmt, topic_prefix), rate)
+        return publish_all(
+            publisher, messages(devices, count, seed, start, fmt, topic_prefix), rate
+        )
     finally:
         publisher.close()

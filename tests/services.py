@@ -48,7 +48,9 @@ async def admin(url: str, *statements: str) -> None:
 
 
 async def make_template(url: str) -> None:
-    await admin(url, f"drop database if exists {TEMPLATE} with (force)", f"create database {TEMPLATE}")
+    await admin(
+        url, f"drop database if exists {TEMPLATE} with (force)", f"create database {TEMPLATE}"
+    )
     conn = await asyncpg.connect(with_database(url, TEMPLATE))
     try:
         await migrations.migrate(conn)
@@ -85,7 +87,9 @@ class ServiceEnv:
         return {**os.environ, **values}
 
     def start_bridge(self, **overrides: str) -> BridgeProcess:
-        bridge = BridgeProcess(self.environ(**overrides), self.log_dir / f"bridge-{len(self.bridges)}.log")
+        bridge = BridgeProcess(
+            self.environ(**overrides), self.log_dir / f"bridge-{len(self.bridges)}.log"
+        )
         self.bridges.append(bridge)
         return bridge
 
@@ -102,7 +106,9 @@ class ServiceEnv:
     def scalar(self, sql: str, *args: Any) -> Any:
         return self.query(sql, *args)[0][0]
 
-    def wait_for(self, condition: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:
+    def wait_for(
+        self, condition: Callable[[], bool], timeout_s: float = 60.0, what: str = ""
+    ) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if condition():
@@ -117,7 +123,10 @@ class BridgeProcess:
         self.log_path = log_path
         self.log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "urbanpulse.cli", "ingest"], env=env, stdout=self.log, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "urbanpulse.cli", "ingest"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
 
     def signal(self, sig: int) -> int:
@@ -158,7 +167,9 @@ def service_env() -> Iterator[ServiceEnv]:
     global _template_ready
     base = Settings()
     url = urlsplit(base.database_url)
-    if not reachable(url.hostname or "127.0.0.1", url.port or 5432) or not reachable(base.mqtt_host, base.mqtt_port):
+    if not reachable(url.hostname or "127.0.0.1", url.port or 5432) or not reachable(
+        base.mqtt_host, base.mqtt_port
+    ):
         pytest.fail("Mosquitto or TimescaleDB is not running: run `urbanpulse services up` first")
     if not _template_ready:
         asyncio.run(make_template(base.database_url))

@@ -12,7 +12,7 @@ def run(what: str, settings: Settings, args: argparse.Namespace) -> dict[str, An
     if what == "ingest":
         from ingest import benchmark
 
-        return benchmark.run(settings, args.messages, args.devices)
+        return benchmark.run(settings, args.messages, args.devices, args.workers)
     if what == "decode":
         from decoders import benchmark as decode_benchmark
 

@@ -48,7 +48,7 @@ def migrate(settings: Settings, args: argparse.Namespace) -> int:
 def ingest(settings: Settings, args: argparse.Namespace) -> int:
     from ingest import bridge
 
-    bridge.main(settings)
+    bridge.main(settings, args.workers)
     return 0
 
 
@@ -57,19 +57,38 @@ def api(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info"
+    )
     return 0
 
 
 def simulate(settings: Settings, args: argparse.Namespace) -> int:
     from simulators.simulate import simulate as run
 
-    start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
+    start = (
+        datetime.fromisoformat(args.start)
+        if args.start
+        else datetime.now(UTC).replace(microsecond=0)
+    )
     sent = run(
-        settings.mqtt_host, settings.mqtt_port, args.devices, args.uplinks, args.seed, start, args.rate, args.format
+        settings.mqtt_host,
+        settings.mqtt_port,
+        args.devices,
+        args.uplinks,
+        args.seed,
+        start,
+        args.rate,
+        args.format,
     )
     print(json.dumps({"published": sent}))
     return 0
+
+
+def demo(settings: Settings, args: argparse.Namespace) -> int:
+    from urbanpulse import demo as city
+
+    return city.run(settings, args.devices, args.rate, args.speed, args.duration)
 
 
 def stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,17 +119,30 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=services)
 
     sub.add_parser("migrate", help="apply the database migrations").set_defaults(run=migrate)
-    sub.add_parser("ingest", help="run the MQTT → TimescaleDB bridge").set_defaults(run=ingest)
+    s = sub.add_parser("ingest", help="run the MQTT → TimescaleDB bridge")
+    s.add_argument(
+        "--workers", type=int, default=1, help="processes sharing one MQTT v5 subscription"
+    )
+    s.set_defaults(run=ingest)
     sub.add_parser("api", help="serve the HTTP API").set_defaults(run=api)
 
     s = sub.add_parser("simulate", help="publish simulated ChirpStack uplinks")
     s.add_argument("--devices", type=int, default=100)
     s.add_argument("--uplinks", type=int, default=1000)
     s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--rate", type=float, default=0.0, help="messages per second, 0 for as fast as possible")
+    s.add_argument(
+        "--rate", type=float, default=0.0, help="messages per second, 0 for as fast as possible"
+    )
     s.add_argument("--format", choices=["json", "protobuf"], default="json")
     s.add_argument("--start", help="time of the first uplink (RFC 3339); default now")
     s.set_defaults(run=simulate)
+
+    s = sub.add_parser("demo", help="bridge and API fed by a simulated city, with a live summary")
+    s.add_argument("--devices", type=int, default=500)
+    s.add_argument("--rate", type=float, default=50.0, help="uplinks per second")
+    s.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    s.add_argument("--duration", type=float, default=None, help="seconds; default until Ctrl-C")
+    s.set_defaults(run=demo)
 
     s = sub.add_parser("stats", help="counts read from the database")
     s.add_argument("--json", action="store_true")
@@ -120,13 +152,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("what", choices=["ingest", "decode"])
     s.add_argument("--messages", type=int, default=50000)
     s.add_argument("--devices", type=int, default=1000)
+    s.add_argument("--workers", type=int, default=2, help="bridge processes in the scale-out run")
     s.add_argument("--payloads", type=int, default=1_000_000)
     s.set_defaults(run=bench)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parser().parse_args(argv)
     settings = Settings()
     run: Command = args.run

@@ -125,7 +125,15 @@ def install_timescaledb(layout: Layout) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
     print(f"building a Debian 13 root with TimescaleDB in {layout.root} (about a minute)")
-    run(["debootstrap", "--variant=minbase", "--include=postgresql-17-timescaledb", "trixie", str(partial)])
+    run(
+        [
+            "debootstrap",
+            "--variant=minbase",
+            "--include=postgresql-17-timescaledb",
+            "trixie",
+            str(partial),
+        ]
+    )
     partial.rename(layout.root)
 
 
@@ -139,7 +147,12 @@ def start_postgres(layout: Layout) -> None:
         data.parent.mkdir(parents=True, exist_ok=True)
         prefix = ["chroot", str(layout.root)] if layout.root else []
         run([*prefix, "chown", "postgres:postgres", "/var/lib/urbanpulse"])
-        run(in_root(layout, f"{PG_BIN}/initdb -D {PG_DATA} -U postgres --auth=trust -E UTF8 --locale=C.UTF-8"))
+        run(
+            in_root(
+                layout,
+                f"{PG_BIN}/initdb -D {PG_DATA} -U postgres --auth=trust -E UTF8 --locale=C.UTF-8",
+            )
+        )
     if pg_running(layout):
         return
     options = " ".join(
@@ -156,12 +169,20 @@ def start_postgres(layout: Layout) -> None:
             "synchronous_commit=on",
         )
     )
-    run(in_root(layout, f"{PG_BIN}/pg_ctl -D {PG_DATA} -l {PG_DATA}.log -w -t 60 -o '{options}' start"))
+    run(
+        in_root(
+            layout, f"{PG_BIN}/pg_ctl -D {PG_DATA} -l {PG_DATA}.log -w -t 60 -o '{options}' start"
+        )
+    )
 
 
 def ensure_database(layout: Layout) -> None:
     psql = f"{PG_BIN}/psql -h {layout.pg_host} -p {layout.pg_port} -U postgres -tAc"
-    exists = run(in_root(layout, f"{psql} \"select 1 from pg_database where datname='{layout.pg_database}'\""))
+    exists = run(
+        in_root(
+            layout, f"{psql} \"select 1 from pg_database where datname='{layout.pg_database}'\""
+        )
+    )
     if exists.stdout.strip() != "1":
         run(in_root(layout, f'{psql} "create database {layout.pg_database}"'))
 

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     )
     mqtt_session_expiry_s: int = 7 * 24 * 3600
     batch_max_messages: int = Field(default=1000, ge=1)
-    batch_max_wait_ms: int = Field(default=200, ge=1)
+    batch_max_wait_ms: int = Field(default=50, ge=1)
     profile_models: dict[str, str] = Field(
         default_factory=dict,
         description="ChirpStack device-profile name -> decoder model, the last resort",

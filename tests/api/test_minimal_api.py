@@ -75,20 +75,39 @@ def test_readings_of_a_range_are_ordered_and_bounded(client: TestClient) -> None
     readings = client.get(f"/devices/{dev_eui}/readings", params=params).json()
 
     times = [r["time"] for r in readings]
-    assert readings and times == sorted(times)
+    assert readings
+    assert times == sorted(times)
     assert all("2026-11-01T00" in t for t in times)
 
 
 @pytest.mark.parametrize(
     ("path", "params", "parameter"),
     [
-        ("/devices/xyz/readings", {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"}, "dev_eui"),
-        ("/devices/0101010101010101/readings", {"start": "2026-11-02T00:00:00Z", "end": "2026-11-01T00:00:00Z"}, "end"),
-        ("/devices/0101010101010101/readings", {"start": "yesterday", "end": "2026-11-01T00:00:00Z"}, "start"),
-        ("/devices/0101010101010101/readings", {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "quantity": "warp"}, "quantity"),
+        (
+            "/devices/xyz/readings",
+            {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"},
+            "dev_eui",
+        ),
+        (
+            "/devices/0101010101010101/readings",
+            {"start": "2026-11-02T00:00:00Z", "end": "2026-11-01T00:00:00Z"},
+            "end",
+        ),
+        (
+            "/devices/0101010101010101/readings",
+            {"start": "yesterday", "end": "2026-11-01T00:00:00Z"},
+            "start",
+        ),
+        (
+            "/devices/0101010101010101/readings",
+            {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z", "quantity": "warp"},
+            "quantity",
+        ),
     ],
 )
-def test_bad_parameters_get_a_422_naming_the_parameter(client: TestClient, path: str, params: dict[str, str], parameter: str) -> None:
+def test_bad_parameters_get_a_422_naming_the_parameter(
+    client: TestClient, path: str, params: dict[str, str], parameter: str
+) -> None:
     response = client.get(path, params=params)
 
     assert response.status_code == 422

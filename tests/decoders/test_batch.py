@@ -12,7 +12,9 @@ from tests.decoders.vectors import load_vectors
 VECTORS = load_vectors()
 
 
-def per_payload(model: str, ports: list[int], payloads: list[bytes], heights: list[float]) -> BatchReadings:
+def per_payload(
+    model: str, ports: list[int], payloads: list[bytes], heights: list[float]
+) -> BatchReadings:
     rows, quantities, channels, values = [], [], [], []
     for i, (port, payload) in enumerate(zip(ports, payloads, strict=True)):
         params = {"bin_height_mm": heights[i]} if heights[i] == heights[i] else {}
@@ -21,7 +23,9 @@ def per_payload(model: str, ports: list[int], payloads: list[bytes], heights: li
             quantities.append(r.quantity)
             channels.append(r.channel)
             values.append(r.value)
-    return BatchReadings.from_rows(rows, list(zip(quantities, channels, strict=True)), values).sorted()
+    return BatchReadings.from_rows(
+        rows, list(zip(quantities, channels, strict=True)), values
+    ).sorted()
 
 
 def assert_equal(batch: BatchReadings, reference: BatchReadings) -> None:

@@ -30,7 +30,9 @@ def test_random_bytes_never_raise(model: str, f_port: int, payload: bytes) -> No
 def test_truncated_and_mutated_vendor_frames_never_raise(model: str, data: st.DataObject) -> None:
     frame = bytearray(SEEDS[model])
     cut = data.draw(st.integers(0, len(frame)))
-    flips = data.draw(st.lists(st.tuples(st.integers(0, max(len(frame) - 1, 0)), st.integers(0, 255)), max_size=3))
+    flips = data.draw(
+        st.lists(st.tuples(st.integers(0, max(len(frame) - 1, 0)), st.integers(0, 255)), max_size=3)
+    )
     for pos, value in flips:
         if pos < len(frame):
             frame[pos] = value

@@ -19,7 +19,9 @@ def test_vector_decodes_to_the_vendor_output(vector: Vector) -> None:
     assert result.warnings == vector.expected.get("warnings", [])
 
 
-@pytest.mark.parametrize("vector", [v for v in VECTORS if "errors" not in v.expected], ids=lambda v: v.id)
+@pytest.mark.parametrize(
+    "vector", [v for v in VECTORS if "errors" not in v.expected], ids=lambda v: v.id
+)
 def test_readings_are_floats_of_the_vocabulary(vector: Vector) -> None:
     result = decoders.decode(vector.model, vector.f_port, vector.payload)
 
@@ -37,5 +39,7 @@ def test_the_telemetry_among_the_examples_gives_readings(model: str) -> None:
 
 
 @pytest.mark.parametrize(("model", "device_class"), sorted(model_classes().items()))
-def test_every_vector_file_has_a_registered_decoder_of_its_class(model: str, device_class: str) -> None:
+def test_every_vector_file_has_a_registered_decoder_of_its_class(
+    model: str, device_class: str
+) -> None:
     assert decoders.device_class(model) == device_class

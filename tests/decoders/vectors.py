@@ -30,7 +30,9 @@ def load_vectors() -> list[Vector]:
         doc = json.loads(path.read_text())
         for v in doc["vectors"]:
             vectors.append(
-                Vector(path.stem, v["description"], v["fPort"], bytes.fromhex(v["hex"]), v["expected"])
+                Vector(
+                    path.stem, v["description"], v["fPort"], bytes.fromhex(v["hex"]), v["expected"]
+                )
             )
     return vectors
 
@@ -53,9 +55,17 @@ def same(actual: Any, expected: Any, path: str = "data") -> list[str]:
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return [f"{path}: expected {expected!r}, got {actual!r}"]
-        return [d for i, (a, e) in enumerate(zip(actual, expected, strict=True)) for d in same(a, e, f"{path}[{i}]")]
+        return [
+            d
+            for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+            for d in same(a, e, f"{path}[{i}]")
+        ]
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
-        return [] if actual == expected and type(actual) is type(expected) else [f"{path}: expected {expected!r}, got {actual!r}"]
+        return (
+            []
+            if actual == expected and type(actual) is type(expected)
+            else [f"{path}: expected {expected!r}, got {actual!r}"]
+        )
     if isinstance(expected, (int, float)):
         if isinstance(actual, bool) or not isinstance(actual, (int, float)):
             return [f"{path}: expected {expected!r}, got {actual!r}"]

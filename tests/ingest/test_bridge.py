@@ -9,18 +9,30 @@ from datetime import UTC, datetime
 
 import pytest
 
-from simulators.simulate import messages
 from simulators.publish import Publisher, publish_all
+from simulators.simulate import messages
 from tests.services import ServiceEnv
 from urbanpulse import services
 
 pytestmark = pytest.mark.services
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
-MODELS = ["milesight-ws558", "decentlab-dl-pm", "terabee-people-flow-counting-l-xl", "milesight-em400-mud"]
+MODELS = [
+    "milesight-ws558",
+    "decentlab-dl-pm",
+    "terabee-people-flow-counting-l-xl",
+    "milesight-em400-mud",
+]
 
 
-def publish(env: ServiceEnv, count: int, seed: int = 1, devices: int = 40, fmt: str = "json", rate: float = 0.0) -> None:
+def publish(
+    env: ServiceEnv,
+    count: int,
+    seed: int = 1,
+    devices: int = 40,
+    fmt: str = "json",
+    rate: float = 0.0,
+) -> None:
     publisher = Publisher(env.settings.mqtt_host, env.settings.mqtt_port)
     try:
         publish_all(publisher, messages(devices, count, seed, START, fmt, env.prefix, MODELS), rate)
@@ -143,12 +155,16 @@ def test_database_down_for_20_s_loses_nothing(env: ServiceEnv) -> None:
         services.start_postgres(layout)
     publisher.close()
 
-    env.wait_for(lambda: uplinks(env) == 3000, timeout_s=90, what="3000 uplinks once the database is back")
+    env.wait_for(
+        lambda: uplinks(env) == 3000, timeout_s=90, what="3000 uplinks once the database is back"
+    )
     assert env.bridges[0].running()
     assert_rollups_match_readings(env)
 
 
-def test_malformed_input_is_rejected_with_its_reason_and_the_rest_is_stored(env: ServiceEnv) -> None:
+def test_malformed_input_is_rejected_with_its_reason_and_the_rest_is_stored(
+    env: ServiceEnv,
+) -> None:
     env.start_bridge().wait_subscribed()
     good = list(messages(5, 10, 3, START, "json", env.prefix, MODELS))
     topic = good[0][0]
@@ -163,7 +179,10 @@ def test_malformed_input_is_rejected_with_its_reason_and_the_rest_is_stored(env:
     ]
     publish_raw(env, good[:5] + bad + good[5:])
 
-    env.wait_for(lambda: env.scalar("select count(*) from rejected") == len(bad), what="the rejected messages")
+    env.wait_for(
+        lambda: env.scalar("select count(*) from rejected") == len(bad),
+        what="the rejected messages",
+    )
     env.wait_for(lambda: uplinks(env) == 10, what="the good uplinks")
     reasons = [r["reason"] for r in env.query("select reason from rejected order by id")]
     assert any("invalid JSON" in r for r in reasons)
@@ -174,3 +193,24 @@ def test_malformed_input_is_rejected_with_its_reason_and_the_rest_is_stored(env:
     assert any("unknown event kind 'teleport'" in r for r in reasons)
     assert any("empty payload" in r for r in reasons)
     assert env.bridges[0].running()
+
+
+def test_two_bridges_on_one_shared_subscription_store_each_uplink_once(env: ServiceEnv) -> None:
+    group = f"g{env.prefix[5:-1]}"
+    for i in range(2):
+        env.start_bridge(
+            URBANPULSE_MQTT_SHARED_GROUP=group,
+            URBANPULSE_MQTT_CLIENT_ID=f"{env.settings.mqtt_client_id}-{i}",
+        ).wait_subscribed()
+
+    publish(env, 3000, devices=20)
+    env.wait_for(lambda: uplinks(env) == 3000, what="3000 uplinks from two bridges")
+
+    assert_rollups_match_readings(env)
+    for bridge in env.bridges:
+        assert bridge.signal(signal.SIGTERM) == 0
+    handled = [
+        int(re.findall(r"stopped: (\d+) messages", b.log_path.read_text())[-1]) for b in env.bridges
+    ]
+    assert sum(handled) == 3000
+    assert min(handled) > 0, "the broker split the stream between both bridges"
