@@ -60,10 +60,31 @@ def bench_model(model: str, payload_count: int, single_count: int) -> dict[str, 
     }
 
 
-def run(payload_count: int = 1_000_000, single_count: int = 20_000) -> dict[str, Any]:
+def redecode_seconds(total: int, chunk: int = 1_000_000) -> float:
+    """Decoding time of `total` stored uplinks the way `redecode` runs: chunks of one
+    model at a time through the batch path, models taken in turn."""
+    models = [m for m in sorted(MODELS) if fixed_shape_samples(m)]
+    spent = 0.0
+    for n in range(0, total, chunk):
+        model = models[(n // chunk) % len(models)]
+        samples = fixed_shape_samples(model)
+        size = min(chunk, total - n)
+        ports = [samples[i % len(samples)][0] for i in range(size)]
+        payloads = [samples[i % len(samples)][1] for i in range(size)]
+        started = time.perf_counter()
+        decode_batch(model, ports, payloads)
+        spent += time.perf_counter() - started
+    return spent
+
+
+def run(
+    payload_count: int = 1_000_000, single_count: int = 20_000, redecode_total: int = 10_000_000
+) -> dict[str, Any]:
     models = [bench_model(model, payload_count, single_count) for model in sorted(MODELS)]
     measured = [m for m in models if "batch_per_s" in m]
     return {
+        "redecode_uplinks": redecode_total,
+        "redecode_decode_s": round(redecode_seconds(redecode_total), 2),
         "bench": "decode",
         "payloads_per_model": payload_count,
         "per_payload_sample": single_count,

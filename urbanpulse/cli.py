@@ -85,6 +85,39 @@ def simulate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def retention(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from ingest.retention import apply_retention
+
+    async def main() -> dict[str, int]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return await apply_retention(conn)
+        finally:
+            await conn.close()
+
+    print(json.dumps({"dropped": asyncio.run(main())}))
+    return 0
+
+
+def redecode(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from ingest.redecode import redecode as run
+
+    async def main() -> dict[str, int]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            since = datetime.fromisoformat(args.since) if args.since else None
+            return vars(await run(conn, args.model, since, args.all))
+        finally:
+            await conn.close()
+
+    print(json.dumps(asyncio.run(main())))
+    return 0
+
+
 def demo(settings: Settings, args: argparse.Namespace) -> int:
     from urbanpulse import demo as city
 
@@ -136,6 +169,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["json", "protobuf"], default="json")
     s.add_argument("--start", help="time of the first uplink (RFC 3339); default now")
     s.set_defaults(run=simulate)
+
+    sub.add_parser("retention", help="drop data older than each data class keeps").set_defaults(
+        run=retention
+    )
+
+    s = sub.add_parser("redecode", help="decode stored uplinks again (failed or undecoded)")
+    s.add_argument("--model", help="only uplinks of this model")
+    s.add_argument("--since", help="only uplinks from this time on (RFC 3339)")
+    s.add_argument("--all", action="store_true", help="also uplinks that decoded fine")
+    s.set_defaults(run=redecode)
 
     s = sub.add_parser("demo", help="bridge and API fed by a simulated city, with a live summary")
     s.add_argument("--devices", type=int, default=500)
