@@ -102,6 +102,19 @@ on conflict (dev_eui) do update set
 """
 
 
+# ChirpStack echoes our downlink id as queueItemId in txack and ack events.
+TRACK_DOWNLINKS = """
+update downlinks d set
+    status = case when e.kind = 'txack' then 'transmitted'
+                  when (e.body->>'acknowledged')::boolean then 'acknowledged'
+                  else 'not_acknowledged' end,
+    updated_at = now()
+from stage_events e
+where e.kind in ('txack', 'ack') and d.id::text = e.body->>'queueItemId'
+  and not (e.kind = 'txack' and d.status in ('acknowledged', 'not_acknowledged'))
+"""
+
+
 @dataclass
 class WriteBatch:
     """Rows of one batch, in the column order of the tables above."""
@@ -157,6 +170,7 @@ async def write(conn: Conn, batch: WriteBatch) -> WriteCounts:
             events = await count(
                 conn, "insert into device_events select * from stage_events on conflict do nothing"
             )
+            await conn.execute(TRACK_DOWNLINKS)
         if batch.rejected:
             keys, topics, payloads, reasons = (list(c) for c in zip(*batch.rejected, strict=True))
             rejected = await count(
