@@ -9,8 +9,8 @@ status events, not from the payload, and are left alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 

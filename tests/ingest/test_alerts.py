@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import httpx2
@@ -137,10 +137,10 @@ def test_acknowledge_then_resolve_by_hand(env: ServiceEnv) -> None:
 
 
 class Receiver(BaseHTTPRequestHandler):
-    answers: list[int] = []
-    received: list[tuple[dict[str, str], bytes]] = []
+    answers: ClassVar[list[int]] = []
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         Receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
         self.send_response(Receiver.answers.pop(0) if Receiver.answers else 200)
