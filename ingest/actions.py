@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import orjson
+
+from ingest.store import Conn
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Dispatcher:
     post: Post
     command_topic: str = "application/{application_id}/device/{dev_eui}/command/down"
 
-    async def deliver_due(self, conn: asyncpg.Connection, limit: int = 100) -> int:
+    async def deliver_due(self, conn: Conn, limit: int = 100) -> int:
         """Deliver what is due; each row is locked while delivered, so several bridges can
         run this at once without delivering anything twice."""
         delivered = 0
@@ -95,7 +96,7 @@ class Dispatcher:
         return delivered
 
     async def deliver(
-        self, conn: asyncpg.Connection, kind: str, spec: dict[str, Any], payload: dict[str, Any]
+        self, conn: Conn, kind: str, spec: dict[str, Any], payload: dict[str, Any]
     ) -> None:
         if kind == "webhook":
             body = orjson.dumps(payload)
@@ -112,7 +113,7 @@ class Dispatcher:
         else:
             raise ValueError(f"unknown action kind {kind!r}")
 
-    async def send_downlink(self, conn: asyncpg.Connection, downlink_id: str) -> None:
+    async def send_downlink(self, conn: Conn, downlink_id: str) -> None:
         row = await conn.fetchrow(
             "select k.id::text as id, k.dev_eui, k.f_port, k.payload, k.confirmed, d.application_id "
             "from downlinks k join devices d using (dev_eui) where k.id = $1::uuid",

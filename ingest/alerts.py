@@ -13,6 +13,8 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+import decoders
+
 Conn = asyncpg.Connection | PoolConnectionProxy
 
 
@@ -132,17 +134,36 @@ async def queue_actions(
     payload: Mapping[str, Any],
 ) -> None:
     for action in actions:
-        kind = str(action["kind"])
+        kind = str(action["type"])
         body = dict(payload)
         if kind == "downlink":
+            f_port, frame = await downlink_frame(conn, dev_eui, action)
             body["downlink_id"] = await queue_downlink(
-                conn, dev_eui, int(action["f_port"]), bytes.fromhex(str(action["payload_hex"])),
-                bool(action.get("confirmed", False)), alert_id, "rule",
-            )  # fmt: skip
+                conn, dev_eui, f_port, frame, bool(action.get("confirmed", False)), alert_id, "rule"
+            )
         await conn.execute(
             "insert into action_outbox (alert_id, kind, spec, payload) values ($1, $2, $3, $4)",
             alert_id, kind, dict(action), body,
         )  # fmt: skip
+
+
+async def downlink_frame(conn: Conn, dev_eui: str, action: Mapping[str, Any]) -> tuple[int, bytes]:
+    """Raw bytes from the action, or a named command of the device's decoder module (a
+    function taking no argument, e.g. `reboot`), encoded for this device's model."""
+    if action.get("payload_hex"):
+        return int(action["f_port"]), bytes.fromhex(str(action["payload_hex"]))
+    command = str(action.get("command"))
+    model = await conn.fetchval("select model from devices where dev_eui = $1", dev_eui)
+    module = decoders.device_module(model) if model else None
+    encode = getattr(module, command, None) if module else None
+    if encode is None or command.startswith("_"):
+        raise ValueError(
+            f"downlink command {command!r} is not known for model {model!r} of {dev_eui}"
+        )
+    downlink = encode()
+    if not isinstance(downlink, decoders.Downlink):
+        raise ValueError(f"{model}.{command} does not give a downlink")
+    return downlink.f_port, downlink.payload
 
 
 async def queue_downlink(
@@ -206,7 +227,7 @@ async def renotify_due(conn: Conn, now: datetime) -> int:
             row["rule_id"], row["dev_eui"], row["channel"], "fired", row["fired_at"], row["value"]
         )
         payload = alert_payload(row["id"], t, rule, row["tenant_id"], "still_firing")
-        actions = [a for a in rule.actions if a.get("kind") != "downlink"]  # a command is sent once
+        actions = [a for a in rule.actions if a.get("type") != "downlink"]  # a command is sent once
         await queue_actions(conn, row["id"], row["dev_eui"], actions, payload)
         await conn.execute("update alerts set last_notified_at = $2 where id = $1", row["id"], now)
         await record(conn, row["id"], "notified", "urbanpulse", {})

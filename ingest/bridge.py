@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from ingest import store
+from ingest.engine import RuleEngine
+from ingest.maintenance import maintain
 from ingest.mqtt import Inbox, MqttSource, Received
 from ingest.pipeline import KnownDevice, Message, ModelResolver, Processed, message_key, process
 from urbanpulse.settings import Settings
@@ -75,6 +77,7 @@ class Bridge:
         self.registry: dict[str, KnownDevice] = {}
         self.registry_loaded_at = -REGISTRY_REFRESH_S
         self.devices_written: dict[str, tuple[tuple[object, ...], float]] = {}
+        self.engine = RuleEngine(settings.timezone)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -102,6 +105,9 @@ class Bridge:
         # the other core. The queue is short, so memory stays bounded.
         jobs: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=2)
         writer = asyncio.create_task(self.write_loop(pool, source, jobs))
+        maintenance = asyncio.create_task(
+            maintain(pool, self.engine, source.publish, self.stopping, settings.rules_tick_s)
+        )
         try:
             while not self.stopping.is_set() and not writer.done():
                 items = await inbox.take(
@@ -123,6 +129,7 @@ class Bridge:
             await writer  # re-raises a failure of the writer
         finally:
             writer.cancel()
+            maintenance.cancel()
             source.stop()
             await pool.close()
         return self.totals
@@ -183,7 +190,7 @@ class Bridge:
         resolver: ModelResolver,
     ) -> store.WriteCounts:
         try:
-            return await write_with_retry(pool, processed.batch)
+            return await write_with_retry(pool, processed.batch, self.engine.evaluate)
         except asyncpg.DataError as exc:  # the input, not our SQL: find the message at fault
             log.warning(
                 "batch of %d refused (%s); writing its messages one by one", len(messages), exc
@@ -192,16 +199,14 @@ class Bridge:
         for message in messages:
             one = process([message], resolver).batch
             try:
-                counts = await write_with_retry(pool, one)
+                counts = await write_with_retry(pool, one, self.engine.evaluate)
             except asyncpg.DataError as exc:
                 reason = f"database refused the event: {exc}"
                 one = store.WriteBatch(
                     rejected=[(message_key(message), message.topic, message.payload, reason)]
                 )
                 counts = await write_with_retry(pool, one)
-            totals = store.WriteCounts(
-                *(a + b for a, b in zip(vars(totals).values(), vars(counts).values(), strict=True))
-            )
+            totals = totals + counts
         return totals
 
     async def refresh_registry(self, pool: asyncpg.Pool) -> None:
@@ -227,14 +232,16 @@ def numeric(params: object) -> dict[str, float]:
     }
 
 
-async def write_with_retry(pool: asyncpg.Pool, batch: store.WriteBatch) -> store.WriteCounts:
+async def write_with_retry(
+    pool: asyncpg.Pool, batch: store.WriteBatch, evaluate: store.Evaluate | None = None
+) -> store.WriteCounts:
     """Retry while the database is unreachable; give up only on a refusal of the data.
     A stop request does not interrupt the retries: acknowledged means committed."""
     delay = 0.2
     while True:
         try:
             async with pool.acquire(timeout=10) as conn:
-                return await store.write(conn, batch)
+                return await store.write(conn, batch, evaluate)
         except TRANSIENT as exc:
             log.warning(
                 "database unavailable (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay

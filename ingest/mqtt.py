@@ -101,6 +101,10 @@ class MqttSource:
         )
         self.client.loop_start()
 
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Notifications and downlinks go out on the bridge's own connection, at QoS 1."""
+        self.client.publish(topic, payload, qos=1)
+
     def ack(self, items: list[Received]) -> None:
         for item in items:
             if item.qos > 0:

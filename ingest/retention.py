@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import asyncpg
+from ingest.store import Conn
 
 POLICIES = """
 select r.relation, r.keep, h.hypertable_name is not null as is_hypertable
@@ -18,7 +18,7 @@ order by r.relation
 PLAIN_TIME_COLUMN = {"rejected": "received_at"}
 
 
-async def apply_retention(conn: asyncpg.Connection) -> dict[str, int]:
+async def apply_retention(conn: Conn) -> dict[str, int]:
     """Drop what is older than each relation's `keep`; returns chunks or rows dropped."""
     dropped: dict[str, int] = {}
     for policy in await conn.fetch(POLICIES):

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +71,8 @@ inserted as (
     returning time, dev_eui, quantity, channel, value),
 {ROLLUP.format(name="hourly", table="rollups_hourly")}
 select (select count(*) from fresh) as uplinks, (select count(*) from inserted) as readings,
-       (select count(*) from hourly) as hourly
+       (select count(*) from hourly) as hourly,
+       array(select deduplication_id::text from fresh) as fresh_ids
 """
 
 UPSERT_DEVICES = """
@@ -115,13 +116,17 @@ where e.kind in ('txack', 'ack') and d.id::text = e.body->>'queueItemId'
 """
 
 
+# (time, dev_eui, quantity, channel, value, deduplication id of its uplink or None)
+ReadingRow = tuple[datetime, str, str, str, float, str | None]
+
+
 @dataclass
 class WriteBatch:
     """Rows of one batch, in the column order of the tables above."""
 
     uplinks: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    readings: list[tuple[datetime, str, str, str, float, str | None]] = field(default_factory=list)
+    readings: list[ReadingRow] = field(default_factory=list)
     rejected: list[tuple[str, str, bytes, str]] = field(default_factory=list)
     devices: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -132,6 +137,16 @@ class WriteCounts:
     events: int
     readings: int
     rejected: int
+    alerts_fired: int = 0
+    alerts_resolved: int = 0
+
+    def __add__(self, other: WriteCounts) -> WriteCounts:
+        return WriteCounts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+# Called inside the batch's transaction with its fresh readings (those of uplinks stored
+# for the first time); returns (alerts fired, alerts resolved).
+Evaluate = Callable[[Conn, list[ReadingRow]], Awaitable[tuple[int, int]]]
 
 
 async def prepare_connection(conn: Conn) -> None:
@@ -150,8 +165,10 @@ async def prepare_connection(conn: Conn) -> None:
         await conn.execute(sql)
 
 
-async def write(conn: Conn, batch: WriteBatch) -> WriteCounts:
-    """Write a batch in one transaction; run it again and nothing changes."""
+async def write(conn: Conn, batch: WriteBatch, evaluate: Evaluate | None = None) -> WriteCounts:
+    """Write a batch in one transaction; run it again and nothing changes. `evaluate` (the
+    rule engine) sees the fresh readings, and its alerts commit with them."""
+    fired = resolved = 0
     async with conn.transaction():
         if batch.devices:
             await copy(conn, "stage_devices", DEVICE_COLUMNS, batch.devices)
@@ -165,6 +182,10 @@ async def write(conn: Conn, batch: WriteBatch) -> WriteCounts:
             row = await conn.fetchrow(INSERT_READINGS)
             assert row is not None
             uplinks, readings = int(row["uplinks"]), int(row["readings"])
+            if evaluate is not None:
+                fresh_ids = set(row["fresh_ids"])
+                fresh = [r for r in batch.readings if r[5] is None or str(r[5]) in fresh_ids]
+                fired, resolved = await evaluate(conn, fresh)
         if batch.events:
             await copy(conn, "stage_events", EVENT_COLUMNS, batch.events)
             events = await count(
@@ -183,7 +204,7 @@ async def write(conn: Conn, batch: WriteBatch) -> WriteCounts:
                 payloads,
                 reasons,
             )
-    return WriteCounts(uplinks, events, readings, rejected)
+    return WriteCounts(uplinks, events, readings, rejected, fired, resolved)
 
 
 async def copy(conn: Conn, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import signal
@@ -23,7 +24,8 @@ import pytest
 import migrations
 from urbanpulse.settings import Settings
 
-TEMPLATE = "urbanpulse_test_template"
+# One template per test session: concurrent sessions must not drop each other's.
+TEMPLATE = f"urbanpulse_test_template_{os.getpid()}"
 _template_ready = False
 
 
@@ -173,6 +175,11 @@ def service_env() -> Iterator[ServiceEnv]:
         pytest.fail("Mosquitto or TimescaleDB is not running: run `urbanpulse services up` first")
     if not _template_ready:
         asyncio.run(make_template(base.database_url))
+        atexit.register(
+            lambda: asyncio.run(
+                admin(base.database_url, f"drop database if exists {TEMPLATE} with (force)")
+            )
+        )
         _template_ready = True
     name = f"urbanpulse_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(admin(base.database_url, f"create database {name} template {TEMPLATE}"))

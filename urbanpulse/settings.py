@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="ChirpStack device-profile name -> decoder model, the last resort",
     )
+    rules_tick_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="how often rule timers (for-D, silence) and re-notifications run",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     cache_dir: Path = DEFAULT_CACHE

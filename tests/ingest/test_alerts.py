@@ -181,9 +181,9 @@ def test_actions_are_delivered_after_commit_signed_retried_and_tracked(
 ) -> None:
     prefix = env.prefix
     actions = [
-        {"kind": "webhook", "url": webhook, "secret": "s3cret"},
-        {"kind": "mqtt", "topic": f"{prefix}alerts"},
-        {"kind": "downlink", "f_port": 85, "payload_hex": "080100"},
+        {"type": "webhook", "url": webhook, "secret": "s3cret"},
+        {"type": "mqtt", "topic": f"{prefix}alerts"},
+        {"type": "downlink", "f_port": 85, "payload_hex": "080100"},
     ]
     rule = setup_rule(env, actions)
     listener, seen = mqtt_capture(env, f"{prefix}#")
@@ -244,7 +244,7 @@ def test_actions_are_delivered_after_commit_signed_retried_and_tracked(
 
 
 def test_alerts_still_firing_are_announced_again(env: ServiceEnv) -> None:
-    rule = setup_rule(env, [{"kind": "mqtt", "topic": "x"}], renotify_s=600)
+    rule = setup_rule(env, [{"type": "mqtt", "topic": "x"}], renotify_s=600)
     apply(env, rule, t("fired", 0))
 
     async def renotify(minutes: int) -> int:
