@@ -17,4 +17,8 @@ def run(what: str, settings: Settings, args: argparse.Namespace) -> dict[str, An
         from decoders import benchmark as decode_benchmark
 
         return decode_benchmark.run(args.payloads)
+    if what == "rules":
+        from rules import benchmark as rules_benchmark
+
+        return rules_benchmark.run(args.readings, args.rules)
     raise ValueError(f"unknown benchmark {what!r}")

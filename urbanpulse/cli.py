@@ -192,11 +192,13 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=stats)
 
     s = sub.add_parser("bench", help="benchmarks; each prints one JSON line")
-    s.add_argument("what", choices=["ingest", "decode"])
+    s.add_argument("what", choices=["ingest", "decode", "rules"])
     s.add_argument("--messages", type=int, default=50000)
     s.add_argument("--devices", type=int, default=1000)
     s.add_argument("--workers", type=int, default=2, help="bridge processes in the scale-out run")
     s.add_argument("--payloads", type=int, default=1_000_000)
+    s.add_argument("--readings", type=int, default=200_000, help="readings in the rules benchmark")
+    s.add_argument("--rules", type=int, default=100, help="rules in the rules benchmark")
     s.set_defaults(run=bench)
     return p
 
