@@ -101,6 +101,40 @@ def retention(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def sync_devices(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import os
+
+    import asyncpg
+
+    from ingest.chirpstack_sync import ChirpStackError, sync_registry
+
+    token = os.environ.get("URBANPULSE_CHIRPSTACK_TOKEN", "")
+    if not token:
+        print(
+            "urbanpulse sync-devices: set URBANPULSE_CHIRPSTACK_TOKEN to an admin API key",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def main() -> dict[str, int]:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            counts = await sync_registry(
+                conn, args.target, token, settings.profile_models, args.timeout
+            )
+            return dataclasses.asdict(counts)
+        finally:
+            await conn.close()
+
+    try:
+        print(json.dumps(asyncio.run(main())))
+    except ChirpStackError as exc:
+        print(f"urbanpulse sync-devices: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def redecode(settings: Settings, args: argparse.Namespace) -> int:
     import asyncpg
 
@@ -173,6 +207,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("retention", help="drop data older than each data class keeps").set_defaults(
         run=retention
     )
+
+    s = sub.add_parser("sync-devices", help="sync the device registry from ChirpStack's gRPC API")
+    s.add_argument("--target", default="127.0.0.1:8080", help="ChirpStack gRPC host:port")
+    s.add_argument("--timeout", type=float, default=10.0, help="deadline of each call, seconds")
+    s.set_defaults(run=sync_devices)
 
     s = sub.add_parser("redecode", help="decode stored uplinks again (failed or undecoded)")
     s.add_argument("--model", help="only uplinks of this model")
