@@ -21,8 +21,9 @@ import numpy as np
 
 from ingest import alerts
 from ingest.alerts import Conn, RuleInfo, Transition
+from ingest.derived import derived_readings
 from rules import kernels, windows
-from rules.model import Rule, RuleError, parse_rule
+from rules.model import DERIVED, Rule, RuleError, parse_rule
 from rules.state import State, StateRow, Transitions, from_rows, to_rows, transition_rows
 from rules.table import Batch, Device, RuleTable, compile_table, encode
 from rules.timers import due, silent
@@ -143,7 +144,17 @@ class RuleEngine:
             [r[3] for r in ordered_rows],
             [r[4] for r in ordered_rows],
         )
-        for window, rows in (await self.windowed(conn, compiled, ordered_rows)).items():
+        extra_rows: dict[str, list[tuple[float, str, str, str, float]]] = dict(
+            await self.windowed(conn, compiled, ordered_rows)
+        )
+        wanted = {q for q, _, w in compiled.table.keys if q in DERIVED and w == "raw"}
+        if wanted:
+            extra_rows.setdefault("raw", []).extend(
+                await derived_readings(conn, wanted, ordered_rows)
+            )
+        for window, rows in extra_rows.items():
+            if not rows:
+                continue
             extra = encode(
                 compiled.table,
                 [r[0] for r in rows],

@@ -1,0 +1,124 @@
+"""Preset rules on quantities the engine derives: lamp faults, bins full soon, footfall
+far below last week; written through the store with the engine in its transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+import decoders
+from ingest import store
+from ingest.engine import RuleEngine
+from ingest.pipeline import KnownDevice, Message, ModelResolver, process
+from rules.presets import preset
+from simulators.envelope import (
+    TENANT_ID,
+    Gateway,
+    Reception,
+    SimDevice,
+    Uplink,
+    event_topic,
+    uplink_json,
+)
+from tests.services import ServiceEnv
+
+pytestmark = pytest.mark.services
+
+GATEWAY = Gateway("0016c001f153a14c", 45.76, 4.84)
+
+
+def message(model: str, dev_eui: str, time: datetime, data: dict[str, Any]) -> Message:
+    module = decoders.device_module(model)
+    assert module is not None
+    f_port, payload = module.encode_uplink(data)
+    device = SimDevice(
+        dev_eui, model, dev_eui, "01020304", str(uuid.UUID(int=2)), model, tags={"model": model}
+    )
+    dedup = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{dev_eui}/{time.isoformat()}"))
+    up = Uplink(device, dedup, time, 0, f_port, payload, (Reception(GATEWAY, 1, -80, 7.5),))
+    return Message(event_topic(device, "up"), uplink_json(up))
+
+
+def install(env: ServiceEnv, name: str) -> None:
+    env.query("insert into tenants (id) values ($1) on conflict do nothing", TENANT_ID)
+    for rule in preset(name, TENANT_ID):
+        env.query("insert into rules (id, tenant_id, definition) values ($1, $2, $3::jsonb)",
+                  f"{name}-{len(env.query('select 1 from rules'))}", TENANT_ID, json.dumps(rule.to_dict()))  # fmt: skip
+
+
+def write(
+    env: ServiceEnv, messages: list[Message], registry: dict[str, KnownDevice] | None = None
+) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(env.settings.database_url)
+        await store.prepare_connection(conn)
+        engine = RuleEngine()
+        try:
+            for m in messages:  # one batch each, as a live stream would come
+                await store.write(
+                    conn, process([m], ModelResolver(registry or {}, {})).batch, engine.evaluate
+                )
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def fired(env: ServiceEnv) -> list[tuple[str, str, datetime]]:
+    return [
+        (r["dev_eui"], r["channel"], r["fired_at"])
+        for r in env.query("select * from alerts order by fired_at")
+    ]
+
+
+def test_a_circuit_on_at_noon_is_a_lamp_fault(env: ServiceEnv) -> None:
+    install(env, "streetlight_failure")
+    dev = "00000000000000a1"
+    noon = datetime(2026, 6, 21, 10, tzinfo=UTC)
+    lights = {f"switch_{i}": "on" if i == 1 else "off" for i in range(1, 9)}
+    data = {
+        **lights,
+        "power_factor": 98,
+        "total_current": 1830,
+        "voltage": 229.4,
+        "power_consumption": 125000,
+        "active_power": 412,
+    }
+    write(env, [message("milesight-ws558", dev, noon - timedelta(minutes=30), data)])
+    env.query("update devices set latitude = 45.76, longitude = 4.84")
+
+    write(
+        env, [message("milesight-ws558", dev, noon + timedelta(minutes=m), data) for m in (0, 10)]
+    )
+
+    assert fired(env) == [(dev, "", noon + timedelta(minutes=10))]  # twice in a row
+
+
+def test_a_bin_filling_fast_is_announced_before_it_is_full(env: ServiceEnv) -> None:
+    install(env, "bin_full_soon")
+    dev = "00000000000000b1"
+    t0 = datetime(2026, 11, 2, 6, tzinfo=UTC)
+    registry = {dev: KnownDevice("milesight-em310-udl", {"bin_height_mm": 1000.0})}
+    # 1000 mm bin, surface rising 40 mm an hour: 4 %/h from 20 %, full in about 20 h
+    stream = [
+        message(
+            "milesight-em310-udl",
+            dev,
+            t0 + timedelta(hours=h),
+            {"battery": 90, "distance": 800 - 40 * h, "position": "normal"},
+        )
+        for h in range(12)
+    ]
+
+    write(env, stream, registry)
+
+    alerts = fired(env)
+    assert len(alerts) == 1
+    # below 12 h to full once the level passes about 52 %, i.e. after 8 hours
+    assert t0 + timedelta(hours=7) <= alerts[0][2] <= t0 + timedelta(hours=9)
