@@ -122,3 +122,37 @@ def test_a_bin_filling_fast_is_announced_before_it_is_full(env: ServiceEnv) -> N
     assert len(alerts) == 1
     # below 12 h to full once the level passes about 52 %, i.e. after 8 hours
     assert t0 + timedelta(hours=7) <= alerts[0][2] <= t0 + timedelta(hours=9)
+
+
+def test_a_counter_far_below_the_same_hour_last_week_is_reported(env: ServiceEnv) -> None:
+    install(env, "people_counter_low")
+    dev = "00000000000000c1"
+    model = "imbuildings-people-counter"
+    base = {"device_type_identifier": 2, "device_type": "People Counter", "device_type_variant": 5,
+            "device_id": "0004a30b00f0d40e", "device_status": 0, "battery_voltage": 3.3,
+            "counter_b": 0, "sensor_status": 32, "payload_counter": 1}  # fmt: skip
+    week_ago = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    now = week_ago + timedelta(days=7)
+
+    def hour(start: datetime, people: int) -> list[Message]:  # 4 uplinks in the hour
+        return [
+            message(
+                model, dev, start + timedelta(minutes=15 * q), {**base, "counter_a": people // 4}
+            )
+            for q in range(4)
+        ]
+
+    stream = (
+        hour(week_ago, 200)
+        + hour(week_ago + timedelta(hours=1), 200)
+        + hour(week_ago + timedelta(hours=2), 200)
+    )
+    stream += (
+        hour(now, 200) + hour(now + timedelta(hours=1), 20) + hour(now + timedelta(hours=2), 20)
+    )
+    stream += [message(model, dev, now + timedelta(hours=3), {**base, "counter_a": 5})]
+
+    write(env, stream)
+
+    # 20 against 200 at 09:00 and at 10:00 (twice in a row), known when each next hour opens
+    assert fired(env) == [(dev, "", now + timedelta(hours=3))]
