@@ -21,4 +21,8 @@ def run(what: str, settings: Settings, args: argparse.Namespace) -> dict[str, An
         from rules import benchmark as rules_benchmark
 
         return rules_benchmark.run(args.readings, args.rules)
+    if what == "simulate":
+        from simulators import bench as simulator_bench
+
+        return simulator_bench.run(args.scenario, args.events)
     raise ValueError(f"unknown benchmark {what!r}")

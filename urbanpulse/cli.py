@@ -64,6 +64,16 @@ def api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def simulate(settings: Settings, args: argparse.Namespace) -> int:
+    if args.scenario:
+        from simulators.clock import parse_speed
+        from simulators.run import run_scenario
+
+        result = run_scenario(
+            settings.mqtt_host, settings.mqtt_port, args.scenario, args.seed, args.start,
+            parse_speed(args.speed), args.hours * 3600, args.format, record_path=args.record,
+        )  # fmt: skip
+        print(json.dumps(result))
+        return 0
     from simulators.simulate import simulate as run
 
     start = (
@@ -152,10 +162,51 @@ def redecode(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def record(settings: Settings, args: argparse.Namespace) -> int:
+    if args.mqtt:
+        from simulators.recording import record_mqtt
+
+        result = record_mqtt(
+            settings.mqtt_host, settings.mqtt_port, args.mqtt, args.out, args.duration, args.count
+        )
+    else:
+        from simulators.run import record_scenario
+
+        result = record_scenario(
+            args.scenario, args.seed, args.start, args.hours * 3600, args.format, args.out
+        )
+    print(json.dumps(result))
+    return 0
+
+
+def replay(settings: Settings, args: argparse.Namespace) -> int:
+    from simulators.clock import parse_speed
+    from simulators.recording import replay as run
+
+    print(
+        json.dumps(
+            run(
+                settings.mqtt_host,
+                settings.mqtt_port,
+                args.file,
+                parse_speed(args.speed),
+                args.topic_prefix,
+            )
+        )
+    )
+    return 0
+
+
 def demo(settings: Settings, args: argparse.Namespace) -> int:
     from urbanpulse import demo as city
 
-    return city.run(settings, args.devices, args.rate, args.speed, args.duration)
+    return city.run(
+        settings,
+        speed=args.speed,
+        duration_s=args.duration,
+        scenario_path=args.scenario,
+        seed=args.seed,
+    )
 
 
 def stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -201,8 +252,43 @@ def parser() -> argparse.ArgumentParser:
         "--rate", type=float, default=0.0, help="messages per second, 0 for as fast as possible"
     )
     s.add_argument("--format", choices=["json", "protobuf"], default="json")
-    s.add_argument("--start", help="time of the first uplink (RFC 3339); default now")
+    s.add_argument("--start", help="time of the first uplink (RFC 3339, or 'now'); default now")
+    s.add_argument(
+        "--scenario", help="scenario file (scenarios/*.yaml); replaces --devices/--uplinks/--rate"
+    )
+    s.add_argument("--hours", type=float, default=24.0, help="with --scenario: simulated hours")
+    s.add_argument(
+        "--speed",
+        default="1",
+        help="with --scenario: simulated s per real s (1440 = a day a minute), or 'backfill'",
+    )
+    s.add_argument("--record", help="with --scenario: also write the run to this file (.gz ok)")
     s.set_defaults(run=simulate)
+
+    s = sub.add_parser("record", help="write a scenario run, or a live MQTT stream, to a file")
+    source = s.add_mutually_exclusive_group(required=True)
+    source.add_argument("--scenario", help="scenario file to record (no broker needed)")
+    source.add_argument(
+        "--mqtt", metavar="TOPIC_FILTER", help="record a live stream, e.g. 'application/#'"
+    )
+    s.add_argument("--out", required=True, help="recording file (.jsonl, .jsonl.gz)")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--start", help="RFC 3339 or 'now'; default the scenario's start")
+    s.add_argument("--hours", type=float, default=24.0)
+    s.add_argument("--format", choices=["json", "protobuf"], default="json")
+    s.add_argument("--duration", type=float, default=None, help="--mqtt: seconds to record")
+    s.add_argument("--count", type=int, default=None, help="--mqtt: stop after this many messages")
+    s.set_defaults(run=record)
+
+    s = sub.add_parser("replay", help="publish a recording again")
+    s.add_argument("file")
+    s.add_argument(
+        "--speed",
+        default="1",
+        help="times the recorded pace; 0 or 'backfill' for as fast as possible",
+    )
+    s.add_argument("--topic-prefix", default="")
+    s.set_defaults(run=replay)
 
     sub.add_parser("retention", help="drop data older than each data class keeps").set_defaults(
         run=retention
@@ -220,9 +306,11 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=redecode)
 
     s = sub.add_parser("demo", help="bridge and API fed by a simulated city, with a live summary")
-    s.add_argument("--devices", type=int, default=500)
-    s.add_argument("--rate", type=float, default=50.0, help="uplinks per second")
-    s.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second")
+    s.add_argument(
+        "--scenario", default=None, help="scenario file; default scenarios/small-town.yaml"
+    )
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--speed", type=float, default=1440.0, help="simulated seconds per real second")
     s.add_argument("--duration", type=float, default=None, help="seconds; default until Ctrl-C")
     s.set_defaults(run=demo)
 
@@ -231,13 +319,17 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=stats)
 
     s = sub.add_parser("bench", help="benchmarks; each prints one JSON line")
-    s.add_argument("what", choices=["ingest", "decode", "rules"])
+    s.add_argument("what", choices=["ingest", "decode", "rules", "simulate"])
     s.add_argument("--messages", type=int, default=50000)
     s.add_argument("--devices", type=int, default=1000)
     s.add_argument("--workers", type=int, default=2, help="bridge processes in the scale-out run")
     s.add_argument("--payloads", type=int, default=1_000_000)
     s.add_argument("--readings", type=int, default=200_000, help="readings in the rules benchmark")
     s.add_argument("--rules", type=int, default=100, help="rules in the rules benchmark")
+    s.add_argument(
+        "--scenario", default="scenarios/city-200k.yaml", help="the simulate benchmark's city"
+    )
+    s.add_argument("--events", type=int, default=300_000, help="events in the simulate benchmark")
     s.set_defaults(run=bench)
     return p
 
