@@ -1,6 +1,7 @@
 """Quantities the presets watch that no device reports, computed in the writer's
-transaction from the batch and what is stored: `lamp_fault` per circuit, a bin's
-`bin_hours_to_full`, and a people counter's `people_ratio_last_week`."""
+transaction from the batch and what is stored: a lighting controller's `lamp_fault`, a
+bin's `bin_hours_to_full`, a people counter's `people_ratio_last_week`, and a zone's
+indicative `air_index`."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from ingest.store import Conn, ReadingRow
+from rules import airindex, windows
 from rules.derived import lamp_fault, ratio_to_last_week
 from rules.forecast import fill_forecast, hours_to_full
 
@@ -21,9 +25,11 @@ FORECAST_DAYS = 7
 
 
 async def derived_readings(
-    conn: Conn, wanted: set[str], readings: Sequence[ReadingRow]
+    conn: Conn, wanted: set[str], readings: Sequence[ReadingRow], tz: ZoneInfo
 ) -> list[Derived]:
     out: list[Derived] = []
+    if "air_index" in wanted:
+        out += await air_indices(conn, readings, tz)
     if "lamp_fault" in wanted:
         out += await lamp_faults(conn, readings)
     if "bin_hours_to_full" in wanted:
@@ -135,3 +141,60 @@ async def footfall_ratios(conn: Conn, readings: Sequence[ReadingRow]) -> list[De
         if not math.isnan(ratio):
             out.append((hour.timestamp(), dev_eui, "people_ratio_last_week", "", ratio))
     return out
+
+
+async def air_indices(conn: Conn, readings: Sequence[ReadingRow], tz: ZoneInfo) -> list[Derived]:
+    """The indicative air index (ATMO-style) of each zone a batch's pollutant readings come
+    from, for the local day so far, from the hourly rollups of every air-quality sensor of
+    the zone. A zone's index is carried by its first sensor (lowest DevEUI), so a rule on
+    `air_index` raises one alert per zone, on that sensor."""
+    latest: dict[str, datetime] = {}
+    for t, dev_eui, quantity, channel, _, _ in readings:
+        if quantity in airindex.BREAKPOINTS and channel == "":
+            latest[dev_eui] = max(t, latest.get(dev_eui, t))
+    if not latest:
+        return []
+    sensors = await conn.fetch(
+        "select dev_eui, zone from devices where device_class = 'air_quality' and zone in "
+        "(select zone from devices where dev_eui = any($1::text[]) and zone is not null) order by dev_eui",
+        sorted(latest),
+    )
+    if not sensors:
+        return []
+    zones = sorted({r["zone"] for r in sensors})
+    zone_of = {r["dev_eui"]: zones.index(r["zone"]) for r in sensors}
+    carrier = {z: min(d for d, i in zone_of.items() if zones[i] == z) for z in zones}
+    newest = max(latest.values()).astimezone(tz)
+    day = datetime.combine(newest.date(), datetime.min.time(), tz)
+    rows = await conn.fetch(
+        "select dev_eui, quantity, bucket, count, sum from rollups_hourly where dev_eui = any($1::text[]) "
+        "and quantity = any($2::text[]) and channel = '' and bucket >= $3 and bucket < $4",
+        sorted(zone_of), sorted(airindex.BREAKPOINTS), day, day + timedelta(days=1),
+    )  # fmt: skip
+    devices = sorted(zone_of)
+    row_of = {d: i for i, d in enumerate(devices)}
+    daily: dict[str, npt.NDArray[np.float64]] = {}
+    for pollutant, metric in airindex.METRIC.items():
+        count, total = np.zeros((len(devices), 24)), np.zeros((len(devices), 24))
+        for r in rows:
+            hour = int((r["bucket"] - day).total_seconds() // 3600)
+            if r["quantity"] == pollutant and 0 <= hour < 24:
+                count[row_of[r["dev_eui"]], hour], total[row_of[r["dev_eui"]], hour] = (
+                    r["count"],
+                    r["sum"],
+                )
+        hourly = windows.hourly_means(count, total)
+        per_device = (
+            windows.mean_24h(hourly)
+            if metric == "mean_24h"
+            else windows.daily_max_hourly_mean(hourly)
+        )
+        codes = np.array([zone_of[d] for d in devices], dtype=np.int64)
+        daily[pollutant] = airindex.zone_max(codes, len(zones), per_device)
+    levels = airindex.index(daily)[:, 0]
+    moment = max(latest.values()).timestamp()
+    return [
+        (moment, carrier[z], "air_index", "", float(levels[i]))
+        for i, z in enumerate(zones)
+        if levels[i] > 0
+    ]

@@ -150,7 +150,7 @@ class RuleEngine:
         wanted = {q for q, _, w in compiled.table.keys if q in DERIVED and w == "raw"}
         if wanted:
             extra_rows.setdefault("raw", []).extend(
-                await derived_readings(conn, wanted, ordered_rows)
+                await derived_readings(conn, wanted, ordered_rows, self.zone)
             )
         for window, rows in extra_rows.items():
             if not rows:

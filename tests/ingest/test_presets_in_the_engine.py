@@ -156,3 +156,33 @@ def test_a_counter_far_below_the_same_hour_last_week_is_reported(env: ServiceEnv
 
     # 20 against 200 at 09:00 and at 10:00 (twice in a row), known when each next hour opens
     assert fired(env) == [(dev, "", now + timedelta(hours=3))]
+
+
+def test_a_zone_whose_air_index_turns_poor_raises_one_alert_on_its_first_sensor(
+    env: ServiceEnv,
+) -> None:
+    install(env, "air_index_poor")
+    model = "decentlab-dl-pm"
+    module = decoders.device_module(model)
+    assert module is not None
+    sample = module.SAMPLE_UPLINKS[0]
+
+    def dirty(pm2_5: float) -> dict[str, Any]:
+        return {
+            **sample,
+            "pm2_5_mass_concentration": {**sample["pm2_5_mass_concentration"], "value": pm2_5},
+        }
+
+    quiet, busy = "00000000000000d1", "00000000000000d2"
+    day = datetime(2026, 11, 3, 0, 30, tzinfo=UTC)  # 01:30 in Paris
+    write(env, [message(model, dev, day - timedelta(hours=2), dirty(5.0)) for dev in (quiet, busy)])
+    env.query("update devices set zone = 'centre'")
+
+    # 60 µg/m³ of PM2.5 all day: "very poor" once 18 hours give a valid daily mean
+    write(env, [message(model, busy, day + timedelta(hours=h), dirty(60.0)) for h in range(20)])
+
+    alerts = fired(env)
+    assert len(alerts) == 1
+    assert alerts[0][0] == quiet  # the zone's first sensor carries its index
+    assert alerts[0][2] == day + timedelta(hours=17)
+    assert env.scalar("select value from alerts") == 5.0
