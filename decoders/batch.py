@@ -87,8 +87,8 @@ class BatchReadings:
     """Readings of a batch as columns; `row` is the payload's index in the input and `key`
     indexes `keys`, the (quantity, channel) pairs, so no string is made per reading."""
 
-    row: npt.NDArray[np.int64]
-    key: npt.NDArray[np.int32]
+    row: npt.NDArray[np.int32]
+    key: npt.NDArray[np.int16]
     value: FloatArray
     keys: tuple[Key, ...]
 
@@ -112,8 +112,8 @@ class BatchReadings:
         table: dict[Key, int] = {}
         codes = [table.setdefault(k, len(table)) for k in keys]
         return BatchReadings(
-            np.asarray(rows, dtype=np.int64),
-            np.asarray(codes, dtype=np.int32),
+            np.asarray(rows, dtype=np.int32),
+            np.asarray(codes, dtype=np.int16),
             np.asarray(values, dtype=np.float64),
             tuple(table),
         )
@@ -128,7 +128,7 @@ class BatchReadings:
         table: dict[Key, int] = {}
         remapped = []
         for part in parts:
-            lookup = np.array([table.setdefault(k, len(table)) for k in part.keys], dtype=np.int32)
+            lookup = np.array([table.setdefault(k, len(table)) for k in part.keys], dtype=np.int16)
             remapped.append(lookup[part.key])
         return BatchReadings(
             np.concatenate([p.row for p in parts]),
@@ -145,7 +145,7 @@ class BatchReadings:
         return BatchReadings(self.row[order], self.key[order], self.value[order], self.keys)
 
 
-EMPTY = BatchReadings(np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0, np.float64), ())
+EMPTY = BatchReadings(np.empty(0, np.int32), np.empty(0, np.int16), np.empty(0, np.float64), ())
 
 
 def match_rows(frame: FixedFrame, block: npt.NDArray[np.uint8]) -> npt.NDArray[np.bool_]:
@@ -157,26 +157,39 @@ def match_rows(frame: FixedFrame, block: npt.NDArray[np.uint8]) -> npt.NDArray[n
     return hit
 
 
-def frame_readings(
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The readings of many frames of one shape, wide: `values[i, j]` is the reading of
+    `keys[i]` in payload `rows[j]`, NaN where the frame has no value for it."""
+
+    rows: npt.NDArray[np.int32]
+    keys: tuple[Key, ...]
+    values: FloatArray
+
+    def flat(self) -> BatchReadings:
+        """The same readings, one per row of a BatchReadings (the long format)."""
+        k, n = self.values.shape
+        flat = self.values.reshape(-1)
+        readings = BatchReadings(
+            np.tile(self.rows, k), np.repeat(np.arange(k, dtype=np.int16), n), flat, self.keys
+        )
+        missing = np.isnan(flat)
+        if missing.any():
+            keep = ~missing
+            readings = BatchReadings(readings.row[keep], readings.key[keep], flat[keep], self.keys)
+        return readings
+
+
+def frame_block(
     frame: FixedFrame, rows: npt.NDArray[np.int64], block: npt.NDArray[np.uint8]
-) -> BatchReadings:
-    """The readings of frames that all match `frame`; block is their (n, length) bytes."""
+) -> Block:
+    """The readings of frames that all match `frame`; block is their (n, length) bytes.
+    A converter answers NaN for a vendor's "no value" sentinel: no reading there."""
     records = np.ascontiguousarray(block).view(frame.dtype).reshape(-1)
-    n = rows.size
-    k = len(frame.columns)
-    values = np.empty((k, n), dtype=np.float64)
+    values = np.empty((len(frame.columns), rows.size), dtype=np.float64)
     for i, column in enumerate(frame.columns):
         raw = records[column.field].astype(np.float64)
         values[i] = raw if column.convert is None else column.convert(raw)
-    flat = values.reshape(-1)
-    readings = BatchReadings(
-        np.tile(rows, k),
-        np.repeat(np.arange(k, dtype=np.int32), n),
-        flat,
-        tuple((c.quantity, c.channel) for c in frame.columns),
+    return Block(
+        rows.astype(np.int32), tuple((c.quantity, c.channel) for c in frame.columns), values
     )
-    missing = np.isnan(flat)  # a converter answers NaN for a vendor's "no value" sentinel
-    if missing.any():
-        keep = ~missing
-        readings = BatchReadings(readings.row[keep], readings.key[keep], flat[keep], readings.keys)
-    return readings

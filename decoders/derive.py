@@ -58,7 +58,7 @@ def derive_batch(readings: BatchReadings, bin_height_mm: FloatArray | None) -> B
     levels = fill_level_pct(readings.value[pick][usable], heights[usable])
     # filling_level on the channel of the distance it comes from
     derived_keys = tuple(("filling_level", readings.keys[i][1]) for i in distance_keys)
-    lookup = np.zeros(len(readings.keys), dtype=np.int32)
-    lookup[distance_keys] = np.arange(len(distance_keys), dtype=np.int32)
+    lookup = np.zeros(len(readings.keys), dtype=np.int16)
+    lookup[distance_keys] = np.arange(len(distance_keys), dtype=np.int16)
     extra = BatchReadings(rows[usable], lookup[readings.key[pick][usable]], levels, derived_keys)
     return BatchReadings.concat([readings, extra])

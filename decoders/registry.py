@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
 from typing import Any, Protocol, cast
 
 import numpy as np
 
-from decoders.batch import BatchReadings, FixedFrame, FloatArray, frame_readings, match_rows
+from decoders.batch import BatchReadings, Block, FixedFrame, FloatArray, frame_block, match_rows
 from decoders.codec import DecodeError, DecodeResult, Reading
 from decoders.derive import derive_batch, derive_readings
 
@@ -95,12 +94,26 @@ def frames_by_length(frames: tuple[FixedFrame, ...]) -> dict[int, list[FixedFram
     return grouped
 
 
-@dataclass(frozen=True, slots=True)
 class BatchResult:
-    """Readings of a batch as columns, and the rows that failed with their error."""
+    """A batch's readings, wide per frame shape (`blocks`) and long for the rest (`extra`),
+    and the rows that failed with their error. `readings` is all of them, long: built on
+    first use, since a caller that only needs the values need not pay for it."""
 
-    readings: BatchReadings
-    errors: dict[int, str] = field(default_factory=dict)
+    __slots__ = ("_readings", "blocks", "errors", "extra")
+
+    def __init__(
+        self, blocks: tuple[Block, ...], extra: BatchReadings, errors: dict[int, str]
+    ) -> None:
+        self.blocks = blocks
+        self.extra = extra
+        self.errors = errors
+        self._readings: BatchReadings | None = None
+
+    @property
+    def readings(self) -> BatchReadings:
+        if self._readings is None:
+            self._readings = BatchReadings.concat([*(b.flat() for b in self.blocks), self.extra])
+        return self._readings
 
 
 def decode_batch(
@@ -114,18 +127,19 @@ def decode_batch(
     module = device_module(model)
     if module is None:
         return BatchResult(
-            BatchReadings.concat([]), dict.fromkeys(range(n), f"no decoder for model {model!r}")
+            (), BatchReadings.concat([]), dict.fromkeys(range(n), f"no decoder for model {model!r}")
         )
-    ports = np.asarray(f_ports, dtype=np.int64)
+    ports = np.fromiter(f_ports, dtype=np.int64, count=n)
     lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)
     pending = np.ones(n, dtype=bool)
-    parts: list[BatchReadings] = []
+    blocks: list[Block] = []
     for length, frames in frames_by_length(module.FIXED_FRAMES).items():
         candidates = np.flatnonzero(lengths == length)
         if candidates.size == 0:
             continue
         # One byte block per frame length, whatever the number of frames of that length.
-        joined = b"".join([payloads[i] for i in candidates.tolist()])
+        everything = candidates.size == n  # the common case: one shape for the whole batch
+        joined = b"".join(payloads if everything else [payloads[i] for i in candidates.tolist()])
         block = np.frombuffer(joined, dtype=np.uint8).reshape(candidates.size, length)
         free = np.ones(candidates.size, dtype=bool)
         for frame in frames:
@@ -133,7 +147,7 @@ def decode_batch(
             if frame.f_port is not None:
                 hit &= ports[candidates] == frame.f_port
             if hit.any():
-                parts.append(frame_readings(frame, candidates[hit], block[hit]))
+                blocks.append(frame_block(frame, candidates[hit], block[hit]))
                 free &= ~hit
         pending[candidates[~free]] = False
     errors: dict[int, str] = {}
@@ -148,11 +162,11 @@ def decode_batch(
         for reading in module.normalize(data):
             slow_rows.append(i)
             slow.append(reading)
-    if slow:
-        parts.append(
-            BatchReadings.from_rows(
-                slow_rows, [(r.quantity, r.channel) for r in slow], [r.value for r in slow]
-            )
-        )
-    readings = derive_batch(BatchReadings.concat(parts), bin_height_mm)
-    return BatchResult(readings, errors)
+    extra = BatchReadings.from_rows(
+        slow_rows, [(r.quantity, r.channel) for r in slow], [r.value for r in slow]
+    )
+    if bin_height_mm is None:
+        return BatchResult(tuple(blocks), extra, errors)
+    # derived readings need the distances in long form: flatten now
+    flat = BatchReadings.concat([*(b.flat() for b in blocks), extra])
+    return BatchResult((), derive_batch(flat, bin_height_mm), errors)
