@@ -38,6 +38,14 @@ order by rule_id, dev_eui
 for update
 """
 
+LOAD_TIMED_STATE = """
+select rule_id, dev_eui, active, extract(epoch from pending_since), pending_value, streak,
+       last_value, extract(epoch from last_time), extract(epoch from fired_at)
+from rule_state where rule_id = any($1::text[]) and (pending_since is not null or active)
+order by rule_id, dev_eui
+for update skip locked
+"""
+
 SAVE_STATE = """
 insert into rule_state as s (rule_id, dev_eui, channel, active, pending_since, pending_value,
                              streak, last_value, last_time, fired_at)
@@ -225,7 +233,10 @@ class RuleEngine:
         if compiled is None:
             return 0, 0
         table = compiled.table
-        state = from_rows(table, await self.load(conn, compiled, list(table.dev_euis)))
+        # Only pending runs and open conditions can change on a timer: a city's idle pairs
+        # are neither read nor locked.
+        rows = await conn.fetch(LOAD_TIMED_STATE, [r.id for r in table.rules])
+        state = from_rows(table, [tuple(r) for r in rows])
         seen = {
             r["dev_eui"]: r["last_seen_at"].timestamp()
             for r in await conn.fetch(

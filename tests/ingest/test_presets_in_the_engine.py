@@ -186,3 +186,43 @@ def test_a_zone_whose_air_index_turns_poor_raises_one_alert_on_its_first_sensor(
     assert alerts[0][0] == quiet  # the zone's first sensor carries its index
     assert alerts[0][2] == day + timedelta(hours=17)
     assert env.scalar("select value from alerts") == 5.0
+
+
+def test_a_silent_device_fires_on_the_timer_and_clears_when_heard_again(env: ServiceEnv) -> None:
+    env.query("insert into tenants (id) values ($1)", TENANT_ID)
+    rule = {
+        "name": "bin silent",
+        "kind": "silence",
+        "for_s": 3600,
+        "selector": {"device_class": "waste_bin"},
+    }
+    env.query(
+        "insert into rules (id, tenant_id, definition) values ('silent', $1, $2::jsonb)",
+        TENANT_ID,
+        json.dumps(rule),
+    )
+    now = datetime(2026, 11, 3, 12, tzinfo=UTC)
+    env.query(
+        "insert into devices (dev_eui, tenant_id, device_class, last_seen_at) values "
+        "('00000000000000e1', $1, 'waste_bin', $2), ('00000000000000e2', $1, 'waste_bin', $3)",
+        TENANT_ID, now - timedelta(hours=2), now - timedelta(minutes=5),
+    )  # fmt: skip
+
+    async def tick(at: datetime) -> tuple[int, int]:
+        conn = await asyncpg.connect(env.settings.database_url)
+        await store.prepare_connection(conn)
+        try:
+            async with conn.transaction():
+                return await RuleEngine().tick(conn, at)
+        finally:
+            await conn.close()
+
+    assert asyncio.run(tick(now)) == (1, 0)
+    assert asyncio.run(tick(now + timedelta(minutes=1))) == (0, 0)
+    assert fired(env) == [("00000000000000e1", "", now - timedelta(hours=1))]
+    env.query(
+        "update devices set last_seen_at = $1 where dev_eui = '00000000000000e1'",
+        now + timedelta(minutes=2),
+    )
+    assert asyncio.run(tick(now + timedelta(minutes=3))) == (0, 1)
+    assert env.scalar("select status from alerts") == "resolved"
