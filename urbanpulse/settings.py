@@ -39,4 +39,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     cache_dir: Path = DEFAULT_CACHE
-    timezone: str = Field(default="Europe/Paris", description="calendar of daily rollups and KPIs")
+    timezone: str = Field(
+        default="Europe/Paris",
+        description="the city's calendar: the days of windowed rules and the air index",
+    )
