@@ -11,7 +11,13 @@ from functools import lru_cache
 from typing import Any
 
 import decoders
-from decoders import decentlab, decentlab_dl_mbx, decentlab_dl_pm
+from decoders import (
+    decentlab,
+    decentlab_dl_iam,
+    decentlab_dl_lp8p,
+    decentlab_dl_mbx,
+    decentlab_dl_pm,
+)
 from decoders.pepperl_fuchs_wilsen_sonic_level import encode_records
 
 State = Mapping[str, float]
@@ -128,6 +134,60 @@ def dl_pm(state: State, dev_eui: str) -> dict[str, Any]:
     return _decentlab(decentlab_dl_pm.DEVICE, pm, dev_eui)
 
 
+def dl_lp8p(state: State, dev_eui: str) -> dict[str, Any]:
+    """The LP8 CO2 module reports its filtered value, its own temperature and the state of
+    its capacitors next to the concentration; the status word is 0 when all is well."""
+    co2 = state["co2_ppm"]
+    values = {
+        "air_temperature": state["temperature_c"], "air_humidity": state["humidity_pct"],
+        "barometer_temperature": state["temperature_c"] + 0.3,
+        "barometric_pressure": state["pressure_hpa"] * 100,
+        "co2_concentration": co2, "co2_concentration_lpf": co2 * 0.98 + 8.0,
+        "co2_sensor_temperature": state["temperature_c"] + 0.4,
+        "capacitor_voltage_1": 3.03, "capacitor_voltage_2": 3.0, "co2_sensor_status": 0.0,
+        "raw_ir_reading": 30000.0 - co2 * 10, "raw_ir_reading_lpf": 30000.0 - co2 * 10,
+        "battery_voltage": state["battery_v"],
+    }  # fmt: skip
+    return _decentlab(decentlab_dl_lp8p.DEVICE, values, dev_eui)
+
+
+def dl_iam(state: State, dev_eui: str) -> dict[str, Any]:
+    """Indoor air: the light channels give the illuminance (no infrared here: lux = w0 ×
+    1.5504), the PIR counts activity while the room is lit, TVOC in ppb (≈ µg/m³ / 2)."""
+    lux = 400.0 * state["light_level"]
+    values = {
+        "battery_voltage": state["battery_v"],
+        "air_temperature": state["temperature_c"], "air_humidity": state["humidity_pct"],
+        "barometric_pressure": state["pressure_hpa"] * 100,
+        "ambient_light_visible_infrared": round(lux / 1.5504), "ambient_light_infrared": 0.0,
+        "co2_concentration": state["co2_ppm"], "co2_sensor_status": 0.0,
+        "raw_ir_reading": 30000.0 - state["co2_ppm"] * 10,
+        "activity_counter": 3.0 * state["light_level"], "total_voc": state["tvoc_ugm3"] / 2,
+    }  # fmt: skip
+    return _decentlab(decentlab_dl_iam.DEVICE, values, dev_eui)
+
+
+def vs133(state: State, dev_eui: str) -> dict[str, Any]:
+    """One counting line: cumulative totals and the counts of the report period."""
+    return {
+        "line_1_total_in": int(state["total_in"]) % 2**32, "line_1_total_out": int(state["total_out"]) % 2**32,
+        "line_1_period_in": _clamp(state["period_in"], 0, 0xFFFF),
+        "line_1_period_out": _clamp(state["period_out"], 0, 0xFFFF),
+    }  # fmt: skip
+
+
+def vs121(state: State, dev_eui: str) -> dict[str, Any]:
+    """An occupancy camera over two regions: people present now (about a quarter of the
+    period's passers-by stay in view), the period's most, and the line counts."""
+    present = _clamp(state["period_in"] / 4, 0, 255)
+    return {
+        "people_count_all": present, "region_count": 2,
+        "region_1": 1 if present else 0, "region_2": 1 if present > 4 else 0,
+        "people_in": _clamp(state["period_in"], 0, 0x7FFF), "people_out": _clamp(state["period_out"], 0, 0x7FFF),
+        "people_count_max": _clamp(present * 1.5 + 1, 0, 255),
+    }  # fmt: skip
+
+
 def am319(state: State, dev_eui: str) -> dict[str, Any]:
     return {
         "battery": _clamp(state["battery_pct"], 0, 100),
@@ -176,6 +236,10 @@ ADAPTERS: dict[str, Adapter] = {
     "decentlab-dl-mbx": dl_mbx,
     "pepperl-fuchs-wilsen-sonic-level": wilsen,
     "decentlab-dl-pm": dl_pm,
+    "decentlab-dl-lp8p": dl_lp8p,
+    "decentlab-dl-iam": dl_iam,
+    "milesight-vs133": vs133,
+    "milesight-vs121": vs121,
     "milesight-am319": am319,
     "terabee-people-flow-counting-l-xl": terabee,
     "imbuildings-people-counter": imbuildings,
