@@ -1,5 +1,7 @@
 """The vectorized rule engine: a batch of readings against the rule table, with numpy
-passes over all (reading, pair) events at once and no Python loop per reading.
+passes and no Python loop per reading. Readings are grouped into streams (one key and
+device); a pair whose stream never meets its condition while idle is settled from the
+stream's extremes, and only the other pairs' events go through the state machine.
 
 Semantics, shared with rules/reference.py (per pair, readings in time order, ties in
 input order; "above" shown, "below" mirrors it with the comparisons reversed):
@@ -42,29 +44,8 @@ class _Parts(NamedTuple):
     seq: IntArray
 
 
+_EMPTY: IntArray = np.empty(0, np.int64)
 _NONE = _Parts(*(np.empty(0, dtype) for dtype in (np.int64, bool, float, float, np.int64)))
-
-
-def match(table: RuleTable, batch: Batch) -> tuple[IntArray, IntArray]:
-    """(reading index, pair) of every reading each pair must see: events of one pair are
-    contiguous and in time order (ties in input order). NaN readings are dropped."""
-    ok = (batch.device >= 0) & (batch.key >= 0) & ~np.isnan(batch.value)
-    idx = np.flatnonzero(ok)
-    key = batch.key[idx]
-    order = np.lexsort((batch.time_s[idx], key * len(table.dev_euis) + batch.device[idx]))
-    idx, key = idx[order], key[order]
-    dev = batch.device[idx]
-    bounds = np.searchsorted(key, np.arange(len(table.keys) + 1))
-    readings, pairs = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-    for k, rules in table.rules_by_key:
-        a, b = bounds[k], bounds[k + 1]
-        if a == b:
-            continue
-        grid = table.pair_of[np.ix_(rules, dev[a:b])].ravel()
-        keep = grid >= 0
-        pairs.append(grid[keep].astype(np.int64))
-        readings.append(np.tile(idx[a:b], rules.size)[keep])
-    return np.concatenate(readings), np.concatenate(pairs)
 
 
 def _shift(a: npt.NDArray[Any], starts: IntArray, start: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -84,41 +65,161 @@ def _segments(pair: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     return starts, ends, ends - starts + 1
 
 
+class _Streams(NamedTuple):
+    """Readings sorted by (key, device, time), ties in input order, and their streams: the
+    runs of one key and device, which every pair of that key and device sees whole."""
+
+    reading: IntArray  # batch index of each sorted reading
+    first: IntArray  # per stream, its first and last position in `reading`
+    last: IntArray
+
+
+class _Watch(NamedTuple):
+    """One row per (pair, stream) that the pair sees: the pair's events in this batch."""
+
+    pair: IntArray
+    rule: IntArray
+    stream: IntArray
+
+
+def _streams(table: RuleTable, batch: Batch) -> _Streams:
+    """Sorted by stable radix passes on small ints: device, then key (times are sorted
+    first only when the batch is not already in time order)."""
+    ok = (batch.device >= 0) & (batch.key >= 0) & ~np.isnan(batch.value)
+    idx = np.flatnonzero(ok)
+    t = batch.time_s[idx]
+    if np.any(t[1:] < t[:-1]):
+        idx = idx[np.argsort(t, kind="stable")]
+    for column, top in ((batch.device, len(table.dev_euis)), (batch.key, len(table.keys))):
+        idx = idx[np.argsort(column[idx].astype(np.min_scalar_type(top)), kind="stable")]
+    dev, key = batch.device[idx], batch.key[idx]
+    new = np.ones(idx.size, bool)
+    new[1:] = (dev[1:] != dev[:-1]) | (key[1:] != key[:-1])
+    first = np.flatnonzero(new)
+    return _Streams(idx, first, np.append(first[1:], idx.size) - 1)
+
+
+def _watch(table: RuleTable, batch: Batch, streams: _Streams) -> _Watch:
+    """Per key, the rules × streams grid of pair indices, without the -1 (no pair) cells."""
+    head = streams.reading[streams.first]
+    dev, key = batch.device[head], batch.key[head]
+    bounds = np.searchsorted(key, np.arange(len(table.keys) + 1))
+    cols: list[tuple[IntArray, IntArray, IntArray]] = [(_EMPTY, _EMPTY, _EMPTY)]
+    for k, rules in table.rules_by_key:
+        a, b = bounds[k], bounds[k + 1]
+        if a == b:
+            continue
+        grid = table.pair_of[np.ix_(rules, dev[a:b])].ravel()
+        keep = grid >= 0
+        cols.append(
+            (
+                grid[keep].astype(np.int64),
+                np.repeat(rules, b - a)[keep],
+                np.tile(np.arange(a, b), rules.size)[keep],
+            )
+        )
+    return _Watch(*(np.concatenate(c) for c in zip(*cols, strict=True)))
+
+
+def _events(streams: _Streams, watch: _Watch) -> tuple[IntArray, IntArray, IntArray]:
+    """(position in the sorted readings, pair) of the watched streams' events, each pair's
+    contiguous, and where each (pair, stream) starts among them."""
+    first, lengths = streams.first[watch.stream], (streams.last - streams.first + 1)[watch.stream]
+    ends = np.cumsum(lengths)
+    at = np.arange(ends[-1] if ends.size else 0) + np.repeat(first - ends + lengths, lengths)
+    return at, np.repeat(watch.pair, lengths), ends - lengths
+
+
+def match(table: RuleTable, batch: Batch) -> tuple[IntArray, IntArray]:
+    """(reading index, pair) of every reading each pair must see: events of one pair are
+    contiguous and in time order (ties in input order). NaN readings are dropped."""
+    streams = _streams(table, batch)
+    at, pair, _ = _events(streams, _watch(table, batch, streams))
+    return streams.reading[at], pair
+
+
+class _Tested(NamedTuple):
+    """Per sorted reading: time, value, and rate from the stream's previous reading; per
+    watched (pair, stream), the tested value of its first reading (its rate from the pair's
+    last reading for rate rules). A rate that cannot be computed is NaN."""
+
+    time_s: FloatArray
+    value: FloatArray
+    rate: FloatArray
+    head: FloatArray
+
+
+def _rate(dt: FloatArray, dv: FloatArray) -> FloatArray:
+    """|Δvalue| per hour, NaN unless dt > 0."""
+    out = np.full(dt.size, np.nan)
+    np.divide(np.abs(dv) * 3600.0, dt, out, where=dt > 0)
+    return out
+
+
+def _tested(
+    table: RuleTable, old: State, batch: Batch, streams: _Streams, watch: _Watch
+) -> _Tested:
+    t, x = batch.time_s[streams.reading], batch.value[streams.reading]
+    dt, dv = np.zeros_like(t), np.zeros_like(x)
+    dt[1:], dv[1:] = t[1:] - t[:-1], x[1:] - x[:-1]
+    dt[streams.first] = 0.0
+    head = x[streams.first[watch.stream]]
+    r = np.flatnonzero(table.kind[watch.rule] == RATE)
+    p, h = watch.pair[r], streams.first[watch.stream[r]]
+    head[r] = _rate(t[h] - old.last_time[p], x[h] - old.last_value[p])
+    return _Tested(t, x, _rate(dt, dv), head)
+
+
+def _quiet(
+    table: RuleTable, old: State, tested: _Tested, streams: _Streams, watch: _Watch
+) -> BoolArray:
+    """Per watched (pair, stream): no event meets the condition and the pair is neither
+    active nor pending, so the state machine ends idle with no transition. The extremes of
+    a stream's tested values decide it."""
+    s, is_rate = watch.stream, table.kind[watch.rule] == RATE
+    x, rate, first = tested.value, tested.rate, streams.first
+    top = np.where(is_rate, np.fmax.reduceat(rate, first)[s], np.maximum.reduceat(x, first)[s])
+    low = np.where(is_rate, np.fmin.reduceat(rate, first)[s], np.minimum.reduceat(x, first)[s])
+    threshold = table.threshold[watch.rule]
+    high = np.where(
+        table.sign[watch.rule] > 0,
+        np.fmax(top, tested.head) > threshold,
+        np.fmin(low, tested.head) < threshold,
+    )
+    return ~high & ~old.active[watch.pair] & np.isnan(old.pending_since[watch.pair])
+
+
 def evaluate(
     table: RuleTable, state: State, batch: Batch, chunk: int = CHUNK
 ) -> tuple[State, Transitions]:
-    """The new state (the input is not changed) and the transitions of one batch."""
-    reading, pair = match(table, batch)
+    """The new state (the input is not changed) and the transitions of one batch: the
+    state machine runs only on the (pair, stream)s that `_quiet` cannot settle."""
+    streams = _streams(table, batch)
+    watch = _watch(table, batch, streams)
+    tested = _tested(table, state, batch, streams, watch)
     new = state.copy()
+    last = streams.last[watch.stream]
+    new.last_value[watch.pair], new.last_time[watch.pair] = tested.value[last], tested.time_s[last]
+    quiet = _quiet(table, state, tested, streams, watch)
+    idle = watch.pair[quiet]
+    for column in (new.pending_since, new.pending_value, new.fired_at):
+        column[idle] = np.nan
+    new.streak[idle] = 0
+    busy = _Watch(*(c[~quiet] for c in watch))
+    at, pair, heads = _events(streams, busy)
+    rated = np.repeat(table.kind[busy.rule] == RATE, np.diff(heads, append=at.size))
+    x = np.where(rated, tested.rate[at], tested.value[at])
+    x[heads] = tested.head[~quiet]
+    keep = ~np.isnan(x)
+    pair, t, x = pair[keep], tested.time_s[at[keep]], x[keep]
     parts = [_NONE]
     starts = _segments(pair)[0]
     # chunks of whole pairs small enough for the CPU cache: the passes then stay in it
-    at = np.searchsorted(starts, np.arange(0, pair.size, chunk))
-    cuts = np.unique(starts[at[at < starts.size]])
-    bounds = [*cuts.tolist(), pair.size]
+    cut = np.searchsorted(starts, np.arange(0, pair.size, chunk))
+    bounds = [*np.unique(starts[cut[cut < starts.size]]).tolist(), pair.size]
     for a, b in itertools.pairwise(bounds):
-        parts.append(_chunk(table, state, new, batch, reading[a:b], pair[a:b]))
+        parts.append(_hysteresis(table, state, new, pair[a:b], t[a:b], x[a:b]))
     return new, ordered(*(np.concatenate(column) for column in zip(*parts, strict=True)))
-
-
-def _chunk(
-    table: RuleTable, old: State, new: State, batch: Batch, reading: IntArray, pair: IntArray
-) -> _Parts:
-    t, x = batch.time_s[reading], batch.value[reading]
-    starts, ends, lengths = _segments(pair)
-    seg_pair = pair[starts]
-    new.last_value[seg_pair] = x[ends]
-    new.last_time[seg_pair] = t[ends]
-    is_rate = table.kind[table.pair_rule[seg_pair]] == RATE
-    if is_rate.any():
-        dt = t - _shift(t, starts, old.last_time[seg_pair])
-        dv = np.abs(x - _shift(x, starts, old.last_value[seg_pair])) * 3600.0
-        rate = np.full(t.size, np.nan)
-        np.divide(dv, dt, rate, where=dt > 0)
-        x = np.where(np.repeat(is_rate, lengths), rate, x)
-        keep = ~np.isnan(x)
-        pair, t, x = pair[keep], t[keep], x[keep]
-    return _hysteresis(table, old, new, pair, t, x) if pair.size else _NONE
 
 
 def _hysteresis(
