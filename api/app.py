@@ -7,11 +7,10 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from api import alerts, devices, health, rules
+from api import access, alerts, devices, errors, health, rules
+from api.auth import KeyCache
 from urbanpulse.settings import Settings
 
 
@@ -28,6 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.key_cache = KeyCache()
         app.state.pool = await asyncpg.create_pool(
             settings.database_url, min_size=1, max_size=8, init=init_connection
         )
@@ -41,23 +41,13 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Sensor data of a city's streetlights, bins, air-quality sensors and people counters.",
         lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
     )
     app.include_router(health.router)
+    app.include_router(access.router)
     app.include_router(devices.router)
     app.include_router(alerts.router)
     app.include_router(rules.router)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "parameter": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
-                "message": e["msg"],
-            }
-            for e in exc.errors()
-        ]
-        return JSONResponse(
-            status_code=422, content={"error": "invalid request", "details": errors}
-        )
-
+    errors.install(app)
     return app

@@ -9,7 +9,9 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel
 
 import decoders
+from api.auth import Viewer
 from api.deps import Pool
+from api.scope import in_scope, visible_device
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -56,6 +58,7 @@ def unit(quantity: str) -> str:
 @router.get("", summary="List devices", response_model=list[Device])
 async def list_devices(
     pool: Pool,
+    who: Viewer,
     device_class: Annotated[
         str | None, Query(alias="class", description="waste_bin, air_quality, …")
     ] = None,
@@ -65,17 +68,15 @@ async def list_devices(
 ) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         f"select {COLUMNS} from devices where ($1::text is null or device_class = $1) "
-        "and ($2::text is null or model = $2) order by dev_eui limit $3 offset $4",
-        device_class, model, limit, offset,
+        f"and ($2::text is null or model = $2) and {in_scope(5)} order by dev_eui limit $3 offset $4",
+        device_class, model, limit, offset, who.scope,
     )  # fmt: skip
     return [dict(r) for r in rows]
 
 
 @router.get("/{dev_eui}", summary="One device with its latest values", response_model=DeviceDetail)
-async def get_device(pool: Pool, dev_eui: DevEui) -> dict[str, Any]:
-    row = await pool.fetchrow(f"select {COLUMNS} from devices where dev_eui = $1", dev_eui.lower())
-    if row is None:
-        raise HTTPException(404, f"no device {dev_eui.lower()}")
+async def get_device(pool: Pool, who: Viewer, dev_eui: DevEui) -> dict[str, Any]:
+    row = await visible_device(pool, who, dev_eui, COLUMNS)
     latest = await pool.fetch(
         "select distinct on (quantity, channel) time, quantity, channel, value from readings "
         "where dev_eui = $1 and time > now() - interval '400 days' order by quantity, channel, time desc",
@@ -91,6 +92,7 @@ async def get_device(pool: Pool, dev_eui: DevEui) -> dict[str, Any]:
 )
 async def device_readings(
     pool: Pool,
+    who: Viewer,
     dev_eui: DevEui,
     start: Annotated[datetime, Query(description="inclusive, RFC 3339")],
     end: Annotated[datetime, Query(description="exclusive, RFC 3339")],
@@ -109,9 +111,7 @@ async def device_readings(
         raise HTTPException(
             422, {"parameter": "quantity", "message": f"unknown quantity {quantity!r}"}
         )
-    exists = await pool.fetchval("select 1 from devices where dev_eui = $1", dev_eui.lower())
-    if not exists:
-        raise HTTPException(404, f"no device {dev_eui.lower()}")
+    await visible_device(pool, who, dev_eui)
     rows = await pool.fetch(
         "select time, quantity, channel, value from readings where dev_eui = $1 and time >= $2 and time < $3 "
         "and ($4::text is null or quantity = $4) order by time, quantity, channel limit $5",

@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from urbanpulse.settings import Settings
 
@@ -108,6 +109,38 @@ def retention(settings: Settings, args: argparse.Namespace) -> int:
             await conn.close()
 
     print(json.dumps({"dropped": asyncio.run(main())}))
+    return 0
+
+
+def keys(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
+    from api.access import create_key
+
+    async def main() -> Any:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            if args.action == "create":
+                for tenant in args.tenant or []:
+                    await conn.execute(
+                        "insert into tenants (id) values ($1) on conflict do nothing", tenant
+                    )
+                return await create_key(conn, args.name, args.role, args.tenant or None)
+            if args.action == "revoke":
+                done = await conn.fetchval(
+                    "update api_keys set revoked_at = coalesce(revoked_at, now()) "
+                    "where id = $1 returning id",
+                    args.id,
+                )
+                return {"revoked": done}
+            rows = await conn.fetch(
+                "select id, name, role, tenants, created_at, revoked_at from api_keys order by created_at"
+            )
+            return [dict(r) for r in rows]
+        finally:
+            await conn.close()
+
+    print(json.dumps(asyncio.run(main()), default=str))
     return 0
 
 
@@ -293,6 +326,17 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("retention", help="drop data older than each data class keeps").set_defaults(
         run=retention
     )
+
+    s = sub.add_parser("keys", help="API keys: create (printed once), list, revoke")
+    keys_sub = s.add_subparsers(dest="action", required=True)
+    k = keys_sub.add_parser("create", help="create a key and print it once")
+    k.add_argument("--name", required=True)
+    k.add_argument("--role", choices=["viewer", "operator", "admin"], default="viewer")
+    k.add_argument("--tenant", action="append", help="a tenant it sees; repeat; none: all")
+    keys_sub.add_parser("list", help="the keys, without their secrets")
+    k = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    k.add_argument("id")
+    s.set_defaults(run=keys)
 
     s = sub.add_parser("sync-devices", help="sync the device registry from ChirpStack's gRPC API")
     s.add_argument("--target", default="127.0.0.1:8080", help="ChirpStack gRPC host:port")

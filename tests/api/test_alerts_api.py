@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from ingest import alerts, store
 from ingest.alerts import RuleInfo, Transition
+from tests.api.access import bearer, issue_key
 from tests.services import ServiceEnv
 
 pytestmark = pytest.mark.services
@@ -41,7 +42,7 @@ def client(env: ServiceEnv) -> Iterator[TestClient]:
             await conn.close()
 
     asyncio.run(fire())
-    with TestClient(create_app(env.settings)) as c:
+    with TestClient(create_app(env.settings), headers=bearer(issue_key(env))) as c:
         yield c
 
 

@@ -14,6 +14,7 @@ from api.app import create_app
 from ingest import store
 from ingest.pipeline import Message, ModelResolver, process
 from simulators.simulate import messages
+from tests.api.access import bearer, issue_key
 from tests.services import ServiceEnv
 
 pytestmark = pytest.mark.services
@@ -38,7 +39,7 @@ def ingest_directly(env: ServiceEnv, count: int) -> None:
 @pytest.fixture
 def client(env: ServiceEnv) -> Iterator[TestClient]:
     ingest_directly(env, 40)
-    with TestClient(create_app(env.settings)) as c:
+    with TestClient(create_app(env.settings), headers=bearer(issue_key(env))) as c:
         yield c
 
 

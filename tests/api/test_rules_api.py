@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.api.access import bearer, issue_key
 from tests.services import ServiceEnv
 
 pytestmark = pytest.mark.services
@@ -27,7 +28,7 @@ RULE = {
 @pytest.fixture
 def client(env: ServiceEnv) -> Iterator[TestClient]:
     env.query("insert into tenants (id) values ('lyon')")
-    with TestClient(create_app(env.settings)) as c:
+    with TestClient(create_app(env.settings), headers=bearer(issue_key(env))) as c:
         yield c
 
 
