@@ -9,7 +9,7 @@ import asyncpg
 import orjson
 from fastapi import FastAPI
 
-from api import access, alerts, devices, errors, health, rules
+from api import access, alerts, devices, errors, exports, health, rules, series, stream, views
 from api.auth import KeyCache
 from urbanpulse.settings import Settings
 
@@ -48,6 +48,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(devices.router)
     app.include_router(alerts.router)
     app.include_router(rules.router)
+    app.include_router(series.router)
+    app.include_router(views.router)
+    app.include_router(stream.router)
+    app.include_router(exports.router)
 
     errors.install(app)
     return app
