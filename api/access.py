@@ -19,6 +19,8 @@ router = APIRouter(tags=["access"])
 
 Role = Literal["viewer", "operator", "admin"]
 TenantId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+# Printable text: PostgreSQL cannot store NUL, and names are shown to people.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 
 class Me(BaseModel):
@@ -29,7 +31,9 @@ class Me(BaseModel):
 
 
 class KeyRequest(BaseModel):
-    name: str = Field(min_length=1, max_length=100, examples=["service propreté"])
+    name: str = Field(
+        min_length=1, max_length=100, pattern=NAME_PATTERN, examples=["service propreté"]
+    )
     role: Role = "viewer"
     tenants: list[TenantId] | None = Field(
         default=None,
@@ -53,7 +57,7 @@ class CreatedKey(StoredKey):
 
 
 class TenantName(BaseModel):
-    name: str = Field(default="", max_length=200, examples=["Villeurbanne"])
+    name: str = Field(default="", max_length=200, pattern=NAME_PATTERN, examples=["Villeurbanne"])
 
 
 class Tenant(TenantName):

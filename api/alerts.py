@@ -48,7 +48,13 @@ class AlertDetail(Alert):
 
 
 class Actor(BaseModel):
-    actor: str = Field(default="api", min_length=1, max_length=100, examples=["agent.proprete"])
+    actor: str = Field(
+        default="api",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        examples=["agent.proprete"],
+    )
 
 
 COLUMNS = (

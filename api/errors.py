@@ -6,6 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -51,6 +52,12 @@ def install(app: FastAPI) -> None:
         details = validation_details(exc)
         summary = "; ".join(f"{d['parameter']}: {d['message']}" for d in details)
         return body(422, summary or "invalid request", details)
+
+    @app.exception_handler(asyncpg.DataError)
+    async def unstorable_value(request: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # The last guard: a value the models let through but PostgreSQL cannot hold
+        # (a NUL character in a text, a number out of range).
+        return body(422, f"a value cannot be stored: {exc}", [])
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -35,6 +35,22 @@ def start(command: list[str], settings: Settings) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "urbanpulse.cli", *command], env=env)
 
 
+async def demo_key(database_url: str) -> str:
+    """A fresh admin key of every tenant for this demo; the previous demo's stops working."""
+    import asyncpg
+
+    from api.access import create_key
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "update api_keys set revoked_at = now() where name = 'demo' and revoked_at is null"
+        )
+        return str((await create_key(conn, "demo", "admin", None))["key"])
+    finally:
+        await conn.close()
+
+
 def summary(
     elapsed_s: float, sim_ns: int, published: dict[str, int], counts: dict[str, int]
 ) -> str:
@@ -70,8 +86,10 @@ def run(
     print(
         f"urbanpulse demo: {scenario.city.name}, {scenario.device_count} devices, time x{speed:g}"
     )
+    key = asyncio.run(demo_key(settings.database_url))
     print(
-        f"  API docs     {base}/docs\n  devices      {base}/devices\n  health       {base}/health"
+        f"  API docs     {base}/docs\n  health       {base}/health\n  API key      {key}\n"
+        f'  devices      curl -H "Authorization: Bearer {key}" {base}/devices'
     )
     print("  counts       urbanpulse stats\nCtrl-C stops the demo.", flush=True)
     time.sleep(3)  # the bridge subscribes before the city starts talking
