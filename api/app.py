@@ -9,7 +9,20 @@ import asyncpg
 import orjson
 from fastapi import FastAPI
 
-from api import access, alerts, devices, errors, exports, health, rules, series, stream, views
+from api import (
+    access,
+    alerts,
+    commands,
+    device_writes,
+    devices,
+    errors,
+    exports,
+    health,
+    rules,
+    series,
+    stream,
+    views,
+)
 from api.auth import KeyCache
 from urbanpulse.settings import Settings
 
@@ -46,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(access.router)
     app.include_router(devices.router)
+    app.include_router(device_writes.router)
+    app.include_router(commands.router)
     app.include_router(alerts.router)
     app.include_router(rules.router)
     app.include_router(series.router)

@@ -80,7 +80,9 @@ async def store_rule(
             422, {"parameter": "tenant_id", "message": f"no tenant {tenant!r}"}
         ) from None
     if row is None:
-        raise HTTPException(409, f"rule {definition['id']!r} belongs to another tenant")
+        raise HTTPException(
+            409, f"rule {definition['id']!r} exists outside the tenants of this key"
+        )
     return dict(row)
 
 
