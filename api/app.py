@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await stream.shutdown(app)
             await app.state.pool.close()
 
     app = FastAPI(

@@ -14,6 +14,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 import decoders
+from ingest import notify
 
 Conn = asyncpg.Connection | PoolConnectionProxy
 
@@ -87,6 +88,7 @@ async def apply_transitions(
             )
             payload = alert_payload(row["id"], t, rule, row["tenant_id"], "fired")
             await queue_actions(conn, row["id"], t.dev_eui, rule.actions, payload)
+            await notify.publish_alert(conn, row["id"], "fired", t.time)
         else:
             for row in await conn.fetch(RESOLVE, t.rule_id, t.dev_eui, t.channel, t.time, "auto"):
                 resolved += 1
@@ -97,6 +99,7 @@ async def apply_transitions(
                     "auto",
                     {"value": t.value, "time": t.time.isoformat()},
                 )
+                await notify.publish_alert(conn, row["id"], "cleared", t.time)
     return fired, resolved
 
 
@@ -192,6 +195,7 @@ async def acknowledge(conn: Conn, alert_id: int, actor: str, now: datetime) -> b
     )  # fmt: skip
     if row is not None:
         await record(conn, alert_id, "acknowledged", actor, {})
+        await notify.publish_alert(conn, alert_id, "acknowledged", now)
     return row is not None
 
 
@@ -203,6 +207,7 @@ async def resolve(conn: Conn, alert_id: int, actor: str, now: datetime) -> bool:
     )  # fmt: skip
     if row is not None:
         await record(conn, alert_id, "resolved", actor, {})
+        await notify.publish_alert(conn, alert_id, "resolved", now)
     return row is not None
 
 

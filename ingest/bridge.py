@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from ingest import store
+from ingest import notify, store
 from ingest.engine import RuleEngine
 from ingest.maintenance import maintain
 from ingest.mqtt import Inbox, MqttSource, Received
@@ -190,7 +190,7 @@ class Bridge:
         resolver: ModelResolver,
     ) -> store.WriteCounts:
         try:
-            return await write_with_retry(pool, processed.batch, self.engine.evaluate)
+            return await write_with_retry(pool, processed.batch, self.evaluate)
         except asyncpg.DataError as exc:  # the input, not our SQL: find the message at fault
             log.warning(
                 "batch of %d refused (%s); writing its messages one by one", len(messages), exc
@@ -199,7 +199,7 @@ class Bridge:
         for message in messages:
             one = process([message], resolver).batch
             try:
-                counts = await write_with_retry(pool, one, self.engine.evaluate)
+                counts = await write_with_retry(pool, one, self.evaluate)
             except asyncpg.DataError as exc:
                 reason = f"database refused the event: {exc}"
                 one = store.WriteBatch(
@@ -208,6 +208,12 @@ class Bridge:
                 counts = await write_with_retry(pool, one)
             totals = totals + counts
         return totals
+
+    async def evaluate(self, conn: store.Conn, fresh: list[store.ReadingRow]) -> tuple[int, int]:
+        """The writer's hook, inside the batch's transaction: announce the fresh readings
+        on the live stream, then run the rules on them."""
+        await notify.publish_readings(conn, fresh)
+        return await self.engine.evaluate(conn, fresh)
 
     async def refresh_registry(self, pool: asyncpg.Pool) -> None:
         now = time.monotonic()
