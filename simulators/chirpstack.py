@@ -8,7 +8,7 @@ Per-device and per-gateway JSON fragments are built once; an event only fills in
 
 from __future__ import annotations
 
-import base64
+from binascii import b2a_base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,22 +29,25 @@ class Identity:
     dev_eui: str
     info: dict[str, Any]
     info_json: bytes
+    info_text: str
 
 
 def identity(info: dict[str, Any]) -> Identity:
-    return Identity(info["devEui"], info, orjson.dumps(info))
+    info_json = orjson.dumps(info)
+    return Identity(info["devEui"], info, info_json, info_json.decode())
 
 
 @dataclass(frozen=True, slots=True)
 class Station:
-    """A gateway as it appears in `rxInfo`: its id and its `location` fragment."""
+    """A gateway as it appears in `rxInfo`: its id, and the fragments around the numbers
+    of a reception (`tails` by channel: the radio, the `location`, up to the `context`)."""
 
     gateway_id: str
     latitude: float
     longitude: float
     altitude_m: float
     head: str
-    location: str
+    tails: tuple[str, ...]
 
 
 def station(gateway_id: str, latitude: float, longitude: float, altitude_m: float) -> Station:
@@ -53,7 +56,8 @@ def station(gateway_id: str, latitude: float, longitude: float, altitude_m: floa
         location["altitude"] = altitude_m
     head = f'{{"gatewayId":"{gateway_id}","uplinkId":'
     fragment = f',"location":{orjson.dumps(location).decode()},"context":"'
-    return Station(gateway_id, latitude, longitude, altitude_m, head, fragment)
+    tails = tuple(_radio(channel) + fragment for channel in range(len(EU868_CHANNELS_HZ)))
+    return Station(gateway_id, latitude, longitude, altitude_m, head, tails)
 
 
 @dataclass(slots=True)
@@ -81,21 +85,26 @@ class Up:
     channel: int
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=4096)
 def _second(unix_s: int) -> str:
     return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@lru_cache(maxsize=4096)
+def _second_point(unix_s: int) -> str:
+    return f"{_second(unix_s)}."
 
 
 def rfc3339_ns(t_ns: int) -> str:
     """chrono's to_rfc3339 of a time in Unix nanoseconds."""
     seconds, nanos = divmod(t_ns, NS)
+    if nanos % 1000:
+        return _second_point(seconds) + str(NS + nanos)[1:] + "+00:00"
     if nanos == 0:
         return f"{_second(seconds)}+00:00"
     if nanos % 1_000_000 == 0:
         return f"{_second(seconds)}.{nanos // 1_000_000:03d}+00:00"
-    if nanos % 1000 == 0:
-        return f"{_second(seconds)}.{nanos // 1000:06d}+00:00"
-    return f"{_second(seconds)}.{nanos:09d}+00:00"
+    return f"{_second(seconds)}.{nanos // 1000:06d}+00:00"
 
 
 @lru_cache(maxsize=1024)
@@ -109,32 +118,46 @@ def spreading_factor(dr: int) -> int:
     return 12 - dr
 
 
-@lru_cache(maxsize=64)
 def _radio(channel: int) -> str:
     """`channel` and `rfChain`, each left out at 0 (channels 0-2 are on the second radio)."""
     return (f',"channel":{channel}' if channel else "") + (',"rfChain":1' if channel < 3 else "")
 
 
+@lru_cache(maxsize=8192)
+def _signal(rssi: int, snr_tenths: int) -> str:
+    """`rssi` and `snr`, the snr left out at 0."""
+    snr = f',"snr":{float32_text(snr_tenths / 10)}' if snr_tenths else ""
+    return f'"rssi":{rssi}{snr}'
+
+
+@lru_cache(maxsize=256)
+def _tx_info(channel: int, dr: int) -> str:
+    return (
+        f'"txInfo":{{"frequency":{EU868_CHANNELS_HZ[channel]},"modulation":{{"lora":{{'
+        f'"bandwidth":125000,"spreadingFactor":{spreading_factor(dr)},"codeRate":"CR_4_5"}}}}}}'
+    )
+
+
+def _base64(data: bytes) -> str:
+    return b2a_base64(data, newline=False).decode()
+
+
 def _rx_json(rx: Rx) -> str:
-    snr = f',"snr":{float32_text(rx.snr_tenths / 10)}' if rx.snr_tenths else ""
     return (
         f'{rx.station.head}{rx.uplink_id},"nsTime":"{rfc3339_ns(rx.ns_time_ns)}",'
-        f'"rssi":{rx.rssi}{snr}{_radio(rx.channel)}{rx.station.location}'
-        f'{base64.b64encode(rx.context).decode()}","crcStatus":"CRC_OK"}}'
+        f"{_signal(rx.rssi, rx.snr_tenths)}{rx.station.tails[rx.channel]}"
+        f'{_base64(rx.context)}","crcStatus":"CRC_OK"}}'
     )
 
 
 def up_json(up: Up) -> bytes:
-    head = f'{{"deduplicationId":"{up.dedup_id}","time":"{rfc3339_ns(up.time_ns)}","deviceInfo":'
-    body = (
-        f',"devAddr":"{up.dev_addr}","adr":true,"dr":{up.dr},"fCnt":{up.f_cnt},'
-        f'"fPort":{up.f_port},"confirmed":false,"data":"{base64.b64encode(up.payload).decode()}",'
-        f'"rxInfo":[{",".join(map(_rx_json, up.rx))}],"txInfo":{{"frequency":'
-        f'{EU868_CHANNELS_HZ[up.channel]},"modulation":{{"lora":{{"bandwidth":125000,'
-        f'"spreadingFactor":{spreading_factor(up.dr)},"codeRate":"CR_4_5"}}}}}},'
+    return (
+        f'{{"deduplicationId":"{up.dedup_id}","time":"{rfc3339_ns(up.time_ns)}","deviceInfo":'
+        f'{up.device.info_text},"devAddr":"{up.dev_addr}","adr":true,"dr":{up.dr},'
+        f'"fCnt":{up.f_cnt},"fPort":{up.f_port},"confirmed":false,"data":"{_base64(up.payload)}",'
+        f'"rxInfo":[{",".join(map(_rx_json, up.rx))}],{_tx_info(up.channel, up.dr)},'
         f'"regionConfigId":"eu868"}}'
-    )
-    return b"".join((head.encode(), up.device.info_json, body.encode()))
+    ).encode()
 
 
 def status_json(dedup_id: str, time_ns: int, device: Identity, margin_db: int,
@@ -200,7 +223,7 @@ def up_protobuf(up: Up) -> bytes:
         spreading_factor(up.dr),
         gw.CR_4_5,
     )
-    return bytes(event.SerializeToString())
+    return bytes(event.SerializeToString(deterministic=True))
 
 
 def status_protobuf(dedup_id: str, time_ns: int, device: Identity, margin_db: int,
@@ -213,7 +236,7 @@ def status_protobuf(dedup_id: str, time_ns: int, device: Identity, margin_db: in
     )  # fmt: skip
     _timestamp(event.time, time_ns)
     _fill_info(event, device)
-    return bytes(event.SerializeToString())
+    return bytes(event.SerializeToString(deterministic=True))
 
 
 def join_protobuf(dedup_id: str, time_ns: int, device: Identity, dev_addr: str) -> bytes:
@@ -224,4 +247,4 @@ def join_protobuf(dedup_id: str, time_ns: int, device: Identity, dev_addr: str) 
     )
     _timestamp(event.time, time_ns)
     _fill_info(event, device)
-    return bytes(event.SerializeToString())
+    return bytes(event.SerializeToString(deterministic=True))

@@ -60,7 +60,9 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def snr_db(rssi_dbm: float) -> float:
-    return max(-20.0, min(12.0, rssi_dbm + 116.0))
+    """The SNR a gateway reports at this RSSI (-116 dBm noise floor), within -20..12 dB."""
+    snr = rssi_dbm + 116.0
+    return 12.0 if not snr < 12.0 else snr if snr > -20.0 else -20.0
 
 
 def _links(

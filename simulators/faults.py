@@ -135,6 +135,13 @@ def read_faults(node: Node, gateways: set[str]) -> Faults:
 def disorder(events: Iterable[SimEvent], faults: Faults, seed: int) -> Iterator[SimEvent]:
     """The events in publication order once duplicated, redelivered, delayed a little (out
     of order) or a lot (late), each with the probability the faults give."""
+    publication_faults = (faults.duplicate, faults.redelivery, faults.out_of_order, faults.late)
+    if not any(publication_faults):
+        return iter(events)
+    return _disordered(events, faults, seed)
+
+
+def _disordered(events: Iterable[SimEvent], faults: Faults, seed: int) -> Iterator[SimEvent]:
     rng = random.Random(seed ^ 0xD15_0DE5)
     delays = (
         ("redelivery", faults.redelivery, faults.redelivery_delay_s),

@@ -102,7 +102,8 @@ def meter(
 ) -> dict[str, float]:
     """What the controller reads at `t_s`, energy integrated at the power held since the
     previous reading; `circuit_mask` has bit c set when circuit c + 1 is switched on."""
-    cabinet.energy_wh += cabinet.power_w * max(0.0, t_s - cabinet.last_s) / 3600.0
+    elapsed_s = t_s - cabinet.last_s
+    cabinet.energy_wh += cabinet.power_w * (elapsed_s if elapsed_s > 0.0 else 0.0) / 3600.0
     cabinet.last_s = t_s
     level = (DIM_LEVEL if dimmed else 1.0) if lit else 0.0
     power_w = alive_lamps(cabinet, t_s) * cabinet.lamp_w * level * rng.uniform(0.97, 1.03)

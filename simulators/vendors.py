@@ -33,7 +33,8 @@ def _milli(x: float) -> float:
 
 
 def _clamp(x: float, low: int, high: int) -> int:
-    return max(low, min(high, round(x)))
+    rounded = round(x)
+    return low if rounded < low else high if rounded > high else rounded
 
 
 @lru_cache(maxsize=256)
@@ -49,7 +50,7 @@ def ws558(state: State, dev_eui: str) -> dict[str, Any]:
     if state.get("switch_only"):
         return _switches(state)
     return {
-        **_switches(state),
+        **_mask_switches(int(state["circuit_mask"])),
         "power_factor": _clamp(state["power_factor"] * 100, 0, 100),
         "total_current": _clamp(state["current_a"] * 1000, 0, 0xFFFF),
         "voltage": _tenths(state["voltage_v"]),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from functools import cache
@@ -18,6 +22,8 @@ from simulators.run import scenario_events
 from simulators.scenario import Scenario, load_scenario
 
 SMALL_TOWN = Path(__file__).resolve().parents[2] / "scenarios" / "small-town.yaml"
+# the small town's first two hours, seed 7, as JSON: what it publishes changes only on purpose
+PINNED_JSON_SHA256 = "6fbe06d93f821ceace48aec1921e0f24d479dcdd109f4c1ee17f76ee65c7c97a"
 
 
 @cache
@@ -40,6 +46,28 @@ def test_the_same_scenario_and_seed_give_the_same_bytes() -> None:
 
     assert [(e.topic, e.payload) for e in again] == [(e.topic, e.payload) for e in six_hours()]
     assert [e.payload for e in other] != [e.payload for e in six_hours()[:500]]
+
+
+def digest(fmt: str) -> str:
+    scenario = town()
+    assert scenario.start is not None
+    h = hashlib.sha256()
+    for event in scenario_events(scenario, 7, scenario.start, 2 * 3600, fmt):
+        h.update(event.topic.encode() + b"\0" + event.payload + b"\0")
+    return h.hexdigest()
+
+
+def test_the_published_bytes_change_only_on_purpose() -> None:
+    assert digest("json") == PINNED_JSON_SHA256, "update the pinned digest and say why"
+
+
+def test_protobuf_events_are_the_same_bytes_in_another_process() -> None:
+    code = "from tests.simulators.test_engine import digest; print(digest('protobuf'))"
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    other = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert other == digest("protobuf")
 
 
 def test_every_payload_decodes_back_to_what_the_simulator_intended() -> None:
