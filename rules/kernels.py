@@ -18,24 +18,30 @@ input order; "above" shown, "below" mirrors it with the comparisons reversed):
   between two readings: the same time `timers.due` gives when no reading comes, so a
   restarted bridge, a late timer or no timer at all give the same alerts.
 - A fire and a clear may come from one reading (a held run broken by a clearing value).
+
+The state machine works on runs rather than readings: per reading only the comparisons
+and the run bounds; fire times, the active flag and the clears are then computed once
+per run (a run fires at most once, and between two runs only the first clearing reading
+matters). Tested values are signed (sign * value), so every rule tests "above".
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from rules.state import State, Transitions, ordered
+from rules.state import State, Transitions, block, by_time
 from rules.table import RATE, Batch, BoolArray, FloatArray, IntArray, RuleTable
 
-CHUNK = 1 << 15  # events per pass-group: ~256 KiB per float64 column
+CHUNK = 1 << 17  # events per chunk: bounds the state machine's working memory
 
 
 class _Parts(NamedTuple):
-    """Transitions of one chunk before ordering: seq orders those of one pair."""
+    """Transitions of one chunk before ordering: seq orders them by pair, then event."""
 
     pair: IntArray
     fired: BoolArray
@@ -46,23 +52,7 @@ class _Parts(NamedTuple):
 
 _EMPTY: IntArray = np.empty(0, np.int64)
 _NONE = _Parts(*(np.empty(0, dtype) for dtype in (np.int64, bool, float, float, np.int64)))
-
-
-def _shift(a: npt.NDArray[Any], starts: IntArray, start: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """a[i - 1] within a pair, `start` (one value per pair) at the pair's first event."""
-    out = np.empty_like(a)
-    out[1:] = a[:-1]
-    out[starts] = start
-    return out
-
-
-def _segments(pair: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """(first event, last event, event count) of each pair's contiguous run of events."""
-    first = np.ones(pair.size, bool)
-    first[1:] = pair[1:] != pair[:-1]
-    starts = np.flatnonzero(first)
-    ends = np.append(starts[1:], pair.size) - 1
-    return starts, ends, ends - starts + 1
+_PairGrid = npt.NDArray[np.int32]
 
 
 class _Streams(NamedTuple):
@@ -74,216 +64,531 @@ class _Streams(NamedTuple):
     last: IntArray
 
 
-class _Watch(NamedTuple):
-    """One row per (pair, stream) that the pair sees: the pair's events in this batch."""
-
-    pair: IntArray
-    rule: IntArray
-    stream: IntArray
-
-
 def _streams(table: RuleTable, batch: Batch) -> _Streams:
-    """Sorted by stable radix passes on small ints: device, then key (times are sorted
-    first only when the batch is not already in time order)."""
+    """Sorted by stream code (key, device) with the position in time order packed into
+    the low bits of one int64: a plain sort, faster than stable argsorts (times are
+    sorted first only when the batch is not already in time order)."""
     ok = (batch.device >= 0) & (batch.key >= 0) & ~np.isnan(batch.value)
-    idx = np.flatnonzero(ok)
+    idx = np.arange(ok.size) if ok.all() else np.flatnonzero(ok)
     t = batch.time_s[idx]
     if np.any(t[1:] < t[:-1]):
         idx = idx[np.argsort(t, kind="stable")]
-    for column, top in ((batch.device, len(table.dev_euis)), (batch.key, len(table.keys))):
-        idx = idx[np.argsort(column[idx].astype(np.min_scalar_type(top)), kind="stable")]
-    dev, key = batch.device[idx], batch.key[idx]
+    code = batch.key[idx] * len(table.dev_euis)
+    code += batch.device[idx]
+    bits = max(idx.size - 1, 1).bit_length()
+    if (int(code.max(initial=0)) + 1) << bits < 1 << 63:
+        code <<= bits
+        code |= np.arange(idx.size)
+        code.sort()
+        idx = idx[code & ((1 << bits) - 1)]
+        code >>= bits
+    else:
+        order = np.argsort(code, kind="stable")
+        idx, code = idx[order], code[order]
     new = np.ones(idx.size, bool)
-    new[1:] = (dev[1:] != dev[:-1]) | (key[1:] != key[:-1])
+    new[1:] = code[1:] != code[:-1]
     first = np.flatnonzero(new)
-    return _Streams(idx, first, np.append(first[1:], idx.size) - 1)
+    return _Streams(idx, first, np.append(first[1:], idx.size)[: first.size] - 1)
 
 
-def _watch(table: RuleTable, batch: Batch, streams: _Streams) -> _Watch:
-    """Per key, the rules × streams grid of pair indices, without the -1 (no pair) cells."""
+def _grids(
+    table: RuleTable, batch: Batch, streams: _Streams
+) -> Iterator[tuple[IntArray, int, _PairGrid]]:
+    """Per key: its rules, its first stream, and the rules × streams grid of pair indices
+    (-1 where a rule does not watch the stream's device)."""
     head = streams.reading[streams.first]
     dev, key = batch.device[head], batch.key[head]
-    bounds = np.searchsorted(key, np.arange(len(table.keys) + 1))
-    cols: list[tuple[IntArray, IntArray, IntArray]] = [(_EMPTY, _EMPTY, _EMPTY)]
+    bounds = np.searchsorted(key, np.arange(len(table.keys) + 1)).tolist()
     for k, rules in table.rules_by_key:
         a, b = bounds[k], bounds[k + 1]
-        if a == b:
-            continue
-        grid = table.pair_of[np.ix_(rules, dev[a:b])].ravel()
-        keep = grid >= 0
-        cols.append(
-            (
-                grid[keep].astype(np.int64),
-                np.repeat(rules, b - a)[keep],
-                np.tile(np.arange(a, b), rules.size)[keep],
-            )
-        )
-    return _Watch(*(np.concatenate(c) for c in zip(*cols, strict=True)))
+        if a < b:
+            yield rules, a, np.take(table.pair_of[rules], dev[a:b], axis=1)
 
 
-def _events(streams: _Streams, watch: _Watch) -> tuple[IntArray, IntArray, IntArray]:
-    """(position in the sorted readings, pair) of the watched streams' events, each pair's
-    contiguous, and where each (pair, stream) starts among them."""
-    first, lengths = streams.first[watch.stream], (streams.last - streams.first + 1)[watch.stream]
-    ends = np.cumsum(lengths)
-    at = np.arange(ends[-1] if ends.size else 0) + np.repeat(first - ends + lengths, lengths)
-    return at, np.repeat(watch.pair, lengths), ends - lengths
+def _cells(grid: _PairGrid) -> tuple[IntArray, IntArray, IntArray]:
+    """(pair, flat index, row) of the grid's cells that hold a pair."""
+    flat = grid.ravel()
+    cell = np.flatnonzero(flat >= 0)
+    return flat[cell].astype(np.int64), cell, cell // grid.shape[1]
+
+
+def _expand(first: IntArray, count: IntArray) -> IntArray:
+    """first[i], first[i] + 1, ..., first[i] + count[i] - 1 for every i, concatenated."""
+    out = np.repeat(first - np.cumsum(count) + count, count)
+    out += np.arange(out.size)
+    return out
 
 
 def match(table: RuleTable, batch: Batch) -> tuple[IntArray, IntArray]:
     """(reading index, pair) of every reading each pair must see: events of one pair are
     contiguous and in time order (ties in input order). NaN readings are dropped."""
     streams = _streams(table, batch)
-    at, pair, _ = _events(streams, _watch(table, batch, streams))
-    return streams.reading[at], pair
+    cols: list[tuple[IntArray, IntArray]] = [(_EMPTY, _EMPTY)]
+    for _, a, grid in _grids(table, batch, streams):
+        pair, cell, row = _cells(grid)
+        cols.append((pair, cell - row * grid.shape[1] + a))
+    pair, stream = (np.concatenate(c) for c in zip(*cols, strict=True))
+    first, count = streams.first[stream], (streams.last - streams.first + 1)[stream]
+    return streams.reading[_expand(first, count)], np.repeat(pair, count)
 
 
 class _Tested(NamedTuple):
-    """Per sorted reading: time, value, and rate from the stream's previous reading; per
-    watched (pair, stream), the tested value of its first reading (its rate from the pair's
-    last reading for rate rules). A rate that cannot be computed is NaN."""
+    """Per sorted reading: time, value, and rate from the stream's previous reading (NaN
+    at a stream's first reading and where it cannot be computed)."""
 
     time_s: FloatArray
     value: FloatArray
     rate: FloatArray
-    head: FloatArray
 
 
 def _rate(dt: FloatArray, dv: FloatArray) -> FloatArray:
-    """|Δvalue| per hour, NaN unless dt > 0."""
-    out = np.full(dt.size, np.nan)
-    np.divide(np.abs(dv) * 3600.0, dt, out, where=dt > 0)
+    """|Δvalue| per hour, NaN unless dt > 0 (`dv` is overwritten)."""
+    out = np.full(dt.shape, np.nan)
+    np.abs(dv, out=dv)
+    dv *= 3600.0
+    np.divide(dv, dt, out, where=dt > 0)
     return out
 
 
-def _tested(
-    table: RuleTable, old: State, batch: Batch, streams: _Streams, watch: _Watch
-) -> _Tested:
+def _tested(batch: Batch, streams: _Streams) -> _Tested:
     t, x = batch.time_s[streams.reading], batch.value[streams.reading]
-    dt, dv = np.zeros_like(t), np.zeros_like(x)
-    dt[1:], dv[1:] = t[1:] - t[:-1], x[1:] - x[:-1]
+    dt, dv = np.empty_like(t), np.empty_like(x)
+    np.subtract(t[1:], t[:-1], out=dt[1:])
+    np.subtract(x[1:], x[:-1], out=dv[1:])
     dt[streams.first] = 0.0
-    head = x[streams.first[watch.stream]]
-    r = np.flatnonzero(table.kind[watch.rule] == RATE)
-    p, h = watch.pair[r], streams.first[watch.stream[r]]
-    head[r] = _rate(t[h] - old.last_time[p], x[h] - old.last_value[p])
-    return _Tested(t, x, _rate(dt, dv), head)
+    return _Tested(t, x, _rate(dt, dv))
 
 
-def _quiet(
-    table: RuleTable, old: State, tested: _Tested, streams: _Streams, watch: _Watch
-) -> BoolArray:
-    """Per watched (pair, stream): no event meets the condition and the pair is neither
-    active nor pending, so the state machine ends idle with no transition. The extremes of
-    a stream's tested values decide it."""
-    s, is_rate = watch.stream, table.kind[watch.rule] == RATE
-    x, rate, first = tested.value, tested.rate, streams.first
-    top = np.where(is_rate, np.fmax.reduceat(rate, first)[s], np.maximum.reduceat(x, first)[s])
-    low = np.where(is_rate, np.fmin.reduceat(rate, first)[s], np.minimum.reduceat(x, first)[s])
-    threshold = table.threshold[watch.rule]
-    high = np.where(
-        table.sign[watch.rule] > 0,
-        np.fmax(top, tested.head) > threshold,
-        np.fmin(low, tested.head) < threshold,
+def _code(table: RuleTable) -> IntArray:
+    """Per rule, which signed series it tests: 0 value, 1 -value, 2 rate, 3 -rate."""
+    code: IntArray = 2 * (table.kind == RATE).astype(np.int64) + (table.sign < 0)
+    return code
+
+
+def _tops(table: RuleTable, tested: _Tested, first: IntArray) -> FloatArray:
+    """Per signed series (`_code`) and stream, the largest value (-inf if none): what
+    `_select` screens on. NaN rates become -inf (+inf for a minimum) first: np.fmax.reduceat
+    is several times slower, as every stream starts with a NaN rate."""
+    out = np.full((4, first.size), -np.inf)
+    rules = np.concatenate([_EMPTY, *(r for _, r in table.rules_by_key)])
+    for c in np.unique(_code(table)[rules]).tolist() if first.size else []:
+        base = tested.value
+        if c >= 2:
+            base = np.where(np.isnan(tested.rate), np.inf if c % 2 else -np.inf, tested.rate)
+        if c % 2:
+            out[c] = -np.minimum.reduceat(base, first)
+        else:
+            out[c] = np.maximum.reduceat(base, first)
+    return out
+
+
+class _Busy(NamedTuple):
+    """The (pair, stream)s the state machine must run on, in pair order; `head` is a rate
+    rule's signed rate from the pair's last reading to the stream's first (else NaN)."""
+
+    pair: IntArray
+    rule: IntArray
+    stream: IntArray
+    head: FloatArray
+
+    def rows(self, rows: slice) -> _Busy:
+        return _Busy(self.pair[rows], self.rule[rows], self.stream[rows], self.head[rows])
+
+
+def _select(
+    table: RuleTable,
+    old: State,
+    last: tuple[FloatArray, FloatArray],
+    batch: Batch,
+    streams: _Streams,
+    tested: _Tested,
+) -> _Busy:
+    """Every watched pair's last reading goes into `last` (time and value columns with a
+    spare slot for the grid cells without a pair); a pair is busy unless it is idle
+    (neither active nor pending) and no event of its stream meets its condition. A few
+    passes per key over its whole rules × streams grid (reads of the cells without a pair
+    see the last pair: they are masked out)."""
+    code, sthr = _code(table), table.sign * table.threshold
+    tops = _tops(table, tested, streams.first)
+    awake = old.active | ~np.isnan(old.pending_since) | ~np.isnan(old.pending_value)
+    awake |= old.streak != 0
+    t0, x0 = tested.time_s[streams.first], tested.value[streams.first]
+    t1, x1 = tested.time_s[streams.last], tested.value[streams.last]
+    cols: list[tuple[IntArray, IntArray, IntArray]] = [(_EMPTY, _EMPTY, _EMPTY)]
+    for rules, a, grid in _grids(table, batch, streams):
+        width = grid.shape[1]
+        b = a + width
+        last[0][grid], last[1][grid] = t1[a:b], x1[a:b]
+        high = tops[code[rules], a:b] > sthr[rules, None]
+        rated = np.flatnonzero(table.kind[rules] == RATE)
+        if rated.size:
+            g, r = grid[rated], rules[rated, None]
+            head = table.sign[r] * _rate(t0[a:b] - old.last_time[g], x0[a:b] - old.last_value[g])
+            high[rated] |= head > sthr[r]
+        high |= awake[grid]
+        cell = np.flatnonzero(high & (grid >= 0))
+        row = cell // width
+        cols.append((grid.ravel()[cell].astype(np.int64), rules[row], cell - row * width + a))
+    pair, rule, stream = (np.concatenate(c) for c in zip(*cols, strict=True))
+    order = np.argsort(rule.astype(np.min_scalar_type(len(table.rules))), kind="stable")
+    pair, rule, stream = pair[order], rule[order], stream[order]
+    head = np.full(pair.size, np.nan)
+    r = np.flatnonzero(table.kind[rule] == RATE)
+    p, s = pair[r], stream[r]
+    head[r] = table.sign[rule[r]] * _rate(t0[s] - old.last_time[p], x0[s] - old.last_value[p])
+    return _Busy(pair, rule, stream, head)
+
+
+class _Events(NamedTuple):
+    """The busy pairs' events, each pair's contiguous and in time order: the signed tested
+    value, whether it meets the condition (`high`) and whether it clears (`low`); per pair
+    its first and last event."""
+
+    time_s: FloatArray
+    tested: FloatArray
+    high: BoolArray
+    low: BoolArray
+    first: IntArray
+    last: IntArray
+    pair: IntArray
+    rule: IntArray
+
+
+def _groups(rule: IntArray, count: IntArray) -> list[tuple[int, int, int]]:
+    """(rule, first event, end) of each group of consecutive rows of one rule."""
+    if not rule.size:
+        return []
+    head = np.flatnonzero(np.concatenate([[True], rule[1:] != rule[:-1]]))
+    ends = np.cumsum(count)[np.append(head[1:], rule.size) - 1]
+    return list(
+        zip(
+            rule[head].tolist(),
+            (ends - np.add.reduceat(count, head)).tolist(),
+            ends.tolist(),
+            strict=True,
+        )
     )
-    return ~high & ~old.active[watch.pair] & np.isnan(old.pending_since[watch.pair])
+
+
+def _events(table: RuleTable, busy: _Busy, streams: _Streams, tested: _Tested) -> _Events:
+    """A rate rule's first event is `head` (dropped when NaN); the other NaN rates (equal
+    times) are dropped too, and with them pairs left without events. Rows come grouped by
+    rule: one gather and one comparison per group."""
+    rated = table.kind[busy.rule] == RATE
+    skip = (rated & np.isnan(busy.head)).astype(np.int64)
+    first = streams.first[busy.stream] + skip
+    count = (streams.last - streams.first + 1)[busy.stream] - skip
+    at = _expand(first, count)
+    t, sx = tested.time_s[at], np.empty(at.size)
+    kind, sign = table.kind.tolist(), table.sign.tolist()
+    for r, a, b in _groups(busy.rule, count):
+        np.take(tested.rate if kind[r] == RATE else tested.value, at[a:b], out=sx[a:b], mode="clip")
+        if sign[r] < 0:
+            np.negative(sx[a:b], out=sx[a:b])
+    starts = np.cumsum(count) - count
+    h = np.flatnonzero(rated & (skip == 0) & (count > 0))
+    sx[starts[h]] = busy.head[h]
+    gone = np.isnan(sx)
+    if gone.any():
+        dropped = np.zeros(sx.size + 1, np.int64)
+        np.cumsum(gone.view(np.int8), dtype=np.int64, out=dropped[1:])
+        count = count - (dropped[starts + count] - dropped[starts])
+        kept = np.flatnonzero(~gone)
+        t, sx = t[kept], sx[kept]
+    rows = np.flatnonzero(count > 0)
+    pair, rule, count = busy.pair[rows], busy.rule[rows], count[rows]
+    high, low = np.empty(sx.size, bool), np.empty(sx.size, bool)
+    threshold, clear = (table.sign * table.threshold).tolist(), (table.sign * table.clear).tolist()
+    for r, a, b in _groups(rule, count):
+        np.greater(sx[a:b], threshold[r], out=high[a:b])
+        np.less_equal(sx[a:b], clear[r], out=low[a:b])
+    last = np.cumsum(count) - 1
+    return _Events(t, sx, high, low, last - count + 1, last, pair, rule)
 
 
 def evaluate(
     table: RuleTable, state: State, batch: Batch, chunk: int = CHUNK
 ) -> tuple[State, Transitions]:
     """The new state (the input is not changed) and the transitions of one batch: the
-    state machine runs only on the (pair, stream)s that `_quiet` cannot settle."""
+    state machine runs only on the pairs that `_select` cannot settle, in chunks of whole
+    pairs of about `chunk` events (fewer, smaller temporaries: fresh memory costs page
+    faults)."""
     streams = _streams(table, batch)
-    watch = _watch(table, batch, streams)
-    tested = _tested(table, state, batch, streams, watch)
-    new = state.copy()
-    last = streams.last[watch.stream]
-    new.last_value[watch.pair], new.last_time[watch.pair] = tested.value[last], tested.time_s[last]
-    quiet = _quiet(table, state, tested, streams, watch)
-    idle = watch.pair[quiet]
-    for column in (new.pending_since, new.pending_value, new.fired_at):
-        column[idle] = np.nan
-    new.streak[idle] = 0
-    busy = _Watch(*(c[~quiet] for c in watch))
-    at, pair, heads = _events(streams, busy)
-    rated = np.repeat(table.kind[busy.rule] == RATE, np.diff(heads, append=at.size))
-    x = np.where(rated, tested.rate[at], tested.value[at])
-    x[heads] = tested.head[~quiet]
-    keep = ~np.isnan(x)
-    pair, t, x = pair[keep], tested.time_s[at[keep]], x[keep]
-    parts = [_NONE]
-    starts = _segments(pair)[0]
-    # chunks of whole pairs small enough for the CPU cache: the passes then stay in it
-    cut = np.searchsorted(starts, np.arange(0, pair.size, chunk))
-    bounds = [*np.unique(starts[cut[cut < starts.size]]).tolist(), pair.size]
+    tested = _tested(batch, streams)
+    # one more slot per column, where the -1 cells of the pair grids write
+    columns = block([getattr(state, f) for f in state.__slots__], spare=1)
+    new = State(*(c[:-1] for c in columns))
+    last = columns[5], columns[4]  # last_time, last_value
+    busy = _select(table, state, last, batch, streams, tested)
+    parts, base = [_NONE], 0
+    for rows in _chunks((streams.last - streams.first + 1)[busy.stream], chunk):
+        events = _events(table, busy.rows(rows), streams, tested)
+        parts.append(_hysteresis(table, state, new, events, base))
+        base += events.time_s.size
+    pair, fired, time_s, value, seq = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return new, by_time(pair, fired, time_s, value, seq)
+
+
+def _chunks(size: IntArray, chunk: int) -> Iterator[slice]:
+    """Consecutive groups of rows of about `chunk` events (more for a single big row)."""
+    ends = np.cumsum(size)
+    total = int(ends[-1]) if ends.size else 0
+    cuts = np.searchsorted(ends, np.arange(chunk, total, max(chunk, 1)), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [size.size]])).tolist()
     for a, b in itertools.pairwise(bounds):
-        parts.append(_hysteresis(table, state, new, pair[a:b], t[a:b], x[a:b]))
-    return new, ordered(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+        yield slice(a, b)
 
 
-def _hysteresis(
-    table: RuleTable, old: State, new: State, pair: IntArray, t: FloatArray, x: FloatArray
+class _Pairs(NamedTuple):
+    """Per busy pair of a chunk: its events, its rule's parameters and its old state
+    (`streak` 0 when not pending; `held`, the pending value, signed like the tested
+    values)."""
+
+    first: IntArray
+    last: IntArray
+    in_row: IntArray  # the rule's count: events in a row to fire
+    for_s: FloatArray
+    sign: FloatArray
+    active: BoolArray
+    since: FloatArray
+    streak: IntArray
+    held: FloatArray
+    fired_at: FloatArray
+
+
+def _pairs(table: RuleTable, old: State, events: _Events) -> _Pairs:
+    p, r = events.pair, events.rule
+    since = old.pending_since[p]
+    sign = table.sign[r]
+    return _Pairs(
+        events.first, events.last, table.count[r], table.for_s[r], sign, old.active[p],
+        since, old.streak[p] * ~np.isnan(since), sign * old.pending_value[p], old.fired_at[p],
+    )  # fmt: skip
+
+
+class _Runs(NamedTuple):
+    """Maximal sequences of consecutive events meeting the condition, within one pair:
+    bounds, pair (index in _Pairs), start time (`since` for a run carried over from the
+    last batch), length with the carried streak, when it fires (`due`) and whether it
+    can (enough events, and `due` reached by its last event or the one that breaks it)."""
+
+    start: IntArray
+    end: IntArray
+    seg: IntArray
+    since: FloatArray
+    length: IntArray
+    due: FloatArray
+    can: BoolArray
+
+
+def _run_bounds(high: BoolArray, first: IntArray, last: IntArray) -> tuple[IntArray, IntArray]:
+    up, down = high.copy(), high.copy()
+    np.greater(high[1:], high[:-1], out=up[1:])
+    np.greater(high[:-1], high[1:], out=down[:-1])
+    up[first], down[last] = high[first], high[last]
+    return np.flatnonzero(up), np.flatnonzero(down)
+
+
+def _runs(t: FloatArray, high: BoolArray, pairs: _Pairs) -> _Runs:
+    start, end = _run_bounds(high, pairs.first, pairs.last)
+    mark = np.zeros(t.size, np.int8)  # int8 and int32: a quarter of the memory traffic
+    mark[pairs.first[1:]] = 1
+    seg = np.cumsum(mark, dtype=np.int32)[start].astype(np.int64)
+    since, length = t[start], end - start + 1
+    count = pairs.in_row[seg]
+    nth = start + count - 1  # the run's count-th event, before `start` if carried
+    carried = np.flatnonzero((start == pairs.first[seg]) & ~np.isnan(pairs.since[seg]))
+    cs = seg[carried]
+    since[carried] = pairs.since[cs]
+    length[carried] += pairs.streak[cs]
+    nth[carried] -= pairs.streak[cs]
+    t_nth = t[np.clip(nth, start, end)]
+    t_nth[carried[nth[carried] < start[carried]]] = -np.inf
+    due = np.maximum(since + pairs.for_s[seg], t_nth)
+    t_end = t[end + (end < pairs.last[seg])]  # the breaking event, else the last one
+    return _Runs(start, end, seg, since, length, due, (length >= count) & (due <= t_end))
+
+
+def _bisect(t: FloatArray, lo: IntArray, hi: IntArray, at: FloatArray) -> IntArray:
+    """Per query, the first index in [lo, hi] with t >= at, given t sorted there and
+    t[hi] >= at: a vectorized binary search, one pass per halving."""
+    lo, hi = lo.copy(), hi.copy()
+    open_ = np.flatnonzero(t[lo] < at)
+    lo[open_] += 1
+    while open_.size:
+        mid = (lo[open_] + hi[open_]) // 2
+        right = t[mid] >= at[open_]
+        hi[open_[right]] = mid[right]
+        lo[open_[~right]] = mid[~right] + 1
+        open_ = open_[lo[open_] < hi[open_]]
+    return lo
+
+
+def _fire_points(
+    t: FloatArray, sx: FloatArray, runs: _Runs, pairs: _Pairs, which: IntArray
+) -> tuple[IntArray, FloatArray]:
+    """For the runs `which` (that fire): the event they fire at (the first from the
+    count-th on with t >= due, else the breaking one) and the value fired with (that
+    event's when it is at `due`, else the held one: the previous event's, or the pending
+    value of a run carried over when it fires at its first event)."""
+    start, end, due, seg = runs.start[which], runs.end[which], runs.due[which], runs.seg[which]
+    at = end + 1
+    inside = np.flatnonzero(due <= t[end])
+    nth = end + pairs.in_row[seg] - runs.length[which]
+    at[inside] = _bisect(t, np.maximum(start, nth)[inside], end[inside], due[inside])
+    value = sx[np.maximum(at - 1, 0)]
+    carried = np.flatnonzero(at == start)
+    value[carried] = pairs.held[seg[carried]]
+    exact = inside[t[at[inside]] == due[inside]]
+    value[exact] = sx[at[exact]]
+    return at, value
+
+
+class _Gaps(NamedTuple):
+    """Between runs only the first clearing event matters. Per run: the first clearing
+    event after it, and whether it comes before the next run (or the pair's end); per pair
+    the same for its lead, the events before its first run."""
+
+    after: IntArray
+    cleared: BoolArray
+    lead: IntArray
+    lead_cleared: BoolArray
+
+
+class _Index(NamedTuple):
+    """The pairs that have runs, and their first and last run."""
+
+    pair: IntArray
+    first: IntArray
+    last: IntArray
+
+
+def _index(runs: _Runs, pairs: int) -> _Index:
+    n_runs = np.bincount(runs.seg, minlength=pairs)
+    has = np.flatnonzero(n_runs)
+    last = np.cumsum(n_runs)[has] - 1
+    return _Index(has, last - n_runs[has] + 1, last)
+
+
+def _gaps(low: BoolArray, runs: _Runs, pairs: _Pairs, index: _Index) -> _Gaps:
+    n = low.size
+    lows = np.append(np.flatnonzero(low), n)
+    before = np.zeros(n + 1, np.int32)  # clearing events before each position
+    np.cumsum(low.view(np.int8), dtype=np.int32, out=before[1:])
+    gap_end = np.empty(runs.start.size, np.int64)
+    gap_end[:-1] = runs.start[1:]
+    gap_end[index.last] = pairs.last[index.pair] + 1
+    after = lows[before[runs.end + 1]]
+    lead_end = pairs.last + 1
+    lead_end[index.pair] = runs.start[index.first]
+    lead = lows[before[pairs.first]]
+    return _Gaps(after, after < gap_end, lead, lead < lead_end)
+
+
+def _held_fire(t: FloatArray, high: BoolArray, pairs: _Pairs) -> BoolArray:
+    """Per pair: a run carried over from the last batch fires when its first event
+    breaks it (its first event does not meet the condition)."""
+    return (
+        (pairs.streak >= pairs.in_row) & ~high[pairs.first] & ~pairs.active
+        & (t[pairs.first] >= pairs.since + pairs.for_s)
+    )  # fmt: skip
+
+
+def _active(runs: _Runs, gaps: _Gaps, index: _Index, init: BoolArray) -> BoolArray:
+    """Whether the pair is active when each run starts: set by the previous run (or the
+    initial state) and reset by a clearing event in the gap before it, as the later of the
+    last set and the last reset in run order (positions 3k, 3k + 1, 3k + 2 of run k)."""
+    nr = runs.start.size
+    set_, reset, first = np.empty(nr, bool), np.empty(nr, bool), np.zeros(nr, bool)
+    set_[1:], reset[1:] = runs.can[:-1], gaps.cleared[:-1]
+    set_[index.first] = init[index.pair]
+    reset[index.first] = gaps.lead_cleared[index.pair]
+    first[index.first] = True
+    k3 = 3 * np.arange(nr)
+    set_at = (k3 + 2) * set_ - 1
+    reset_at = np.maximum((k3 + 3) * reset - 1, (k3 + 1) * first - 1)
+    return np.asarray(np.maximum.accumulate(set_at) > np.maximum.accumulate(reset_at))
+
+
+class _Outcome(NamedTuple):
+    """Per run: whether it fires, and whether the pair is active when it ends; per pair:
+    whether a run carried over fires at its first event (`held`), and whether the pair is
+    active before its first run (`init`, before any clearing event)."""
+
+    fired: BoolArray
+    on: BoolArray
+    held: BoolArray
+    init: BoolArray
+
+
+def _hysteresis(table: RuleTable, old: State, new: State, events: _Events, base: int) -> _Parts:
+    """The state machine on one chunk; writes the chunk's pairs' state into `new`."""
+    pairs = _pairs(table, old, events)
+    runs = _runs(events.time_s, events.high, pairs)
+    index = _index(runs, pairs.first.size)
+    gaps = _gaps(events.low, runs, pairs, index)
+    held = _held_fire(events.time_s, events.high, pairs)
+    init = pairs.active | held
+    active = _active(runs, gaps, index, init)
+    outcome = _Outcome(runs.can & ~active, active | runs.can, held, init)
+    _final(new, events, pairs, runs, gaps, index, outcome)
+    return _transitions(events, pairs, runs, gaps, outcome, base)
+
+
+def _transitions(
+    events: _Events, pairs: _Pairs, runs: _Runs, gaps: _Gaps, outcome: _Outcome, base: int
 ) -> _Parts:
-    """The state machine over all events at once: runs by segmented accumulates, then
-    'active' as (last fire candidate) > (last clearing reading) in event order."""
-    n = pair.size
-    i = np.arange(n)
-    starts, ends, lengths = _segments(pair)
-    seg_pair = pair[starts]
-    seg_rule = table.pair_rule[seg_pair]
-    rule = np.repeat(seg_rule, lengths)
-    sign = table.sign[rule]
-    high = sign * x > (table.sign * table.threshold)[rule]
-    low = sign * x <= (table.sign * table.clear)[rule]
-    count, for_s = table.count[rule], table.for_s[rule]
-    pend = old.pending_since[seg_pair]
-    streak = np.where(np.isnan(pend), 0, old.streak[seg_pair])
-
-    prev_high = np.empty(n, bool)
-    prev_high[1:] = high[:-1]
-    prev_high[starts] = False
-    run0 = np.maximum.accumulate(np.where(prev_high, 0, i))
-    carried = (run0 == np.repeat(starts, lengths)) & np.repeat(~np.isnan(pend), lengths)
-    offset = np.where(carried, np.repeat(streak, lengths), 0)
-    run_len = np.where(high, offset + (i - run0) + 1, 0)
-    nth = run0 - offset + count - 1  # the run's count-th reading, before run0 if carried
-    t_nth = np.where(nth >= run0, t[np.clip(nth, 0, n - 1)], -np.inf)
-    run_start = np.where(carried, np.repeat(pend, lengths), t[run0])
-    fire_at = np.maximum(run_start + for_s, t_nth)
-    cand_high = high & (run_len >= count) & (t >= fire_at)
-    prev_len = _shift(run_len, starts, streak)
-    prev_fire_at = _shift(fire_at, starts, pend + table.for_s[seg_rule])
-    cand = cand_high | (~high & (prev_len >= count) & (t >= prev_fire_at))
-    fire_t = np.where(cand_high, fire_at, prev_fire_at)
-    prev_x = _shift(x, starts, old.pending_value[seg_pair])
-    fire_v = np.where(cand_high & (t == fire_at), x, prev_x)
-
-    active0 = old.active[seg_pair]
-    # positions in event order: a pair's initial state 4i/4i+1, fire 4i+2, clear 4i+3, so
-    # a pair's first event outranks all of the previous pairs' and the accumulate restarts
-    cpos, lpos = np.where(cand, 4 * i + 2, -1), np.where(low, 4 * i + 3, -1)
-    cpos[starts] = np.maximum(cpos[starts], 4 * starts + active0)
-    lpos[starts] = np.maximum(lpos[starts], 4 * starts + ~active0)
-    active = np.maximum.accumulate(cpos) > np.maximum.accumulate(lpos)
-    prev_active = _shift(active, starts, active0)
-    fired = cand & ~prev_active
-    cleared = low & (prev_active | cand)
-
-    pending = ~active[ends] & high[ends]
-    new.active[seg_pair] = active[ends]
-    new.pending_since[seg_pair] = np.where(pending, run_start[ends], np.nan)
-    new.pending_value[seg_pair] = np.where(pending, x[ends], np.nan)
-    new.streak[seg_pair] = np.where(pending, run_len[ends], 0)
-    last_fire = np.maximum.accumulate(np.where(fired, i, -1))[ends]
-    kept = np.where(last_fire >= starts, fire_t[np.maximum(last_fire, 0)], old.fired_at[seg_pair])
-    new.fired_at[seg_pair] = np.where(active[ends], kept, np.nan)
-
-    fi, ci = np.flatnonzero(fired), np.flatnonzero(cleared)
+    """Fires of runs and of runs carried over, then clears: a gap's first clearing event
+    while active. seq: 2 * (base + event) (+ 1 for a clear), so a fire and a clear at one
+    event keep that order."""
+    t, sx = events.time_s, events.tested
+    fire = np.flatnonzero(outcome.fired)
+    fire_at, fire_value = _fire_points(t, sx, runs, pairs, fire)
+    held = np.flatnonzero(outcome.held)
+    clear_run = np.flatnonzero(outcome.on & gaps.cleared)
+    clear_lead = np.flatnonzero(outcome.init & gaps.lead_cleared)
+    clears = np.concatenate([gaps.after[clear_run], gaps.lead[clear_lead]])
+    seg = np.concatenate([runs.seg[fire], held, runs.seg[clear_run], clear_lead])
+    fires = fire.size + held.size
     return _Parts(
-        np.concatenate([pair[fi], pair[ci]]),
-        np.concatenate([np.ones(fi.size, bool), np.zeros(ci.size, bool)]),
-        np.concatenate([fire_t[fi], t[ci]]),
-        np.concatenate([fire_v[fi], x[ci]]),
-        np.concatenate([2 * fi, 2 * ci + 1]),
+        events.pair[seg],
+        np.arange(seg.size) < fires,
+        np.concatenate([runs.due[fire], pairs.since[held] + pairs.for_s[held], t[clears]]),
+        np.concatenate([fire_value, pairs.held[held], sx[clears]]) * pairs.sign[seg],
+        2 * (base + np.concatenate([fire_at, pairs.first[held], clears]))
+        + (np.arange(seg.size) >= fires),
     )
+
+
+def _final(
+    new: State,
+    events: _Events,
+    pairs: _Pairs,
+    runs: _Runs,
+    gaps: _Gaps,
+    index: _Index,
+    outcome: _Outcome,
+) -> None:
+    """The state after each pair's last event, written into `new`: pending when its last
+    run reaches its last event without firing or being active; `fired_at` from its last
+    fire (else as it was) while active."""
+    last, on = index.last, outcome.on
+    ends_high = runs.end[last] == pairs.last[index.pair]
+    active = outcome.init & ~gaps.lead_cleared
+    active[index.pair] = on[last] & (ends_high | ~gaps.cleared[last])
+    pending = np.flatnonzero(ends_high & ~on[last])
+    lp, pp = last[pending], index.pair[pending]
+    since, value = np.full(pairs.first.size, np.nan), np.full(pairs.first.size, np.nan)
+    streak = np.zeros(pairs.first.size, np.int64)
+    since[pp], streak[pp] = runs.since[lp], runs.length[lp]
+    value[pp] = events.tested[pairs.last[pp]] * pairs.sign[pp]
+    fired_at = np.where(outcome.held, pairs.since + pairs.for_s, pairs.fired_at)
+    last_fire = np.maximum.accumulate((np.arange(runs.start.size) + 1) * outcome.fired - 1)[last]
+    refired = np.flatnonzero(last_fire >= index.first)
+    fired_at[index.pair[refired]] = runs.due[last_fire[refired]]
+    pair = events.pair
+    new.active[pair] = active
+    new.pending_since[pair] = since
+    new.pending_value[pair] = value
+    new.streak[pair] = streak
+    new.fired_at[pair] = np.where(active, fired_at, np.nan)
