@@ -1,7 +1,382 @@
-"""(being written)"""
+"""Time series of readings in calendar buckets, and the latest values of a whole class of
+devices. Whole-hour buckets are summed from the hourly rollups, shorter ones from the raw
+readings; days, weeks and months are those of the city's clock. Each answer is one query,
+its JSON built without a model per point."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as midnight
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
-router = APIRouter()
+import orjson
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+import decoders
+from api.auth import Viewer
+from api.deps import AppSettings, Pool
+from api.scope import in_scope
+
+router = APIRouter(tags=["series"])
+
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    interval: str  # as PostgreSQL reads it
+    seconds: int  # its length; the nominal one for calendar buckets
+    span: timedelta  # the range asked for when none is given
+    calendar: Literal["", "day", "week", "month"] = ""  # in days of the city's clock
+
+
+BUCKETS = {
+    "1m": Bucket("1 minute", 60, DAY),
+    "5m": Bucket("5 minutes", 300, DAY),
+    "15m": Bucket("15 minutes", 900, DAY),
+    "30m": Bucket("30 minutes", 1800, DAY),
+    "1h": Bucket("1 hour", 3600, 30 * DAY),
+    "3h": Bucket("3 hours", 3 * 3600, 30 * DAY),
+    "6h": Bucket("6 hours", 6 * 3600, 30 * DAY),
+    "12h": Bucket("12 hours", 12 * 3600, 30 * DAY),
+    "1d": Bucket("1 day", 86400, 365 * DAY, "day"),
+    "1w": Bucket("1 week", 7 * 86400, 365 * DAY, "week"),
+    "1mo": Bucket("1 month", 30 * 86400, 365 * DAY, "month"),
+}
+BucketName = Literal["1m", "5m", "15m", "30m", "1h", "3h", "6h", "12h", "1d", "1w", "1mo"]
+Agg = Literal["avg", "min", "max", "sum", "count", "last"]
+Source = Literal["auto", "rollups", "readings"]
+DeviceClass = Literal["streetlight", "waste_bin", "air_quality", "people_counter"]
+
+MAX_BUCKETS = 10_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BEYOND = datetime(9000, 1, 1, tzinfo=UTC)  # far from datetime.max, so that buckets fit
+
+# agg → (over raw readings, over hourly rollups)
+AGGREGATES: dict[str, tuple[str, str]] = {
+    "avg": ("avg(value)", "sum(sum) / sum(count)::float8"),
+    "min": ("min(value)", "min(min)"),
+    "max": ("max(value)", "max(max)"),
+    "sum": ("sum(value)", "sum(sum)"),
+    "count": ("count(*)", "sum(count)::bigint"),
+    "last": ("last(value, time)", "last(last, last_time)"),
+}
+
+# readings_latest names every series: with their channels, the index scan (its key is
+# device, quantity, channel, time) is bounded by the range instead of reading every
+# bucket of a device's quantity in each chunk.
+SERIES = """
+with visible as (
+    select dev_eui from devices where dev_eui = any($1::text[]) and {scope}),
+points as (
+    select dev_eui, quantity, channel, {bucket} as t, {agg} as v from {table}
+    where dev_eui = any($1::text[]) and quantity = any($2::text[])
+      and channel = any(array(
+          select distinct channel from readings_latest
+          where dev_eui = any($1::text[]) and quantity = any($2::text[])
+            and ($3::text is null or channel = $3)))
+      and {time} >= $4 and {time} < $5
+    group by dev_eui, quantity, channel, t),
+series as (
+    select dev_eui, quantity, channel, array_agg(t order by t) as times,
+           array_agg(v order by t) as vals
+    from points group by dev_eui, quantity, channel)
+select asked.dev_eui, visible.dev_eui is not null as visible, s.quantity, s.channel, s.times, s.vals
+from unnest($1::text[]) as asked (dev_eui)
+left join visible on visible.dev_eui = asked.dev_eui
+left join series s on s.dev_eui = visible.dev_eui
+order by asked.dev_eui, s.quantity, s.channel
+"""
+
+
+def finite(number: str) -> str:
+    """SQL: a float8 as JSON text; null for NULL and what JSON cannot hold (NaN, ±inf)."""
+    return f"case when {number} > '-Infinity' and {number} < 'Infinity' then {number}::text else 'null' end"
+
+
+# One row of JSON text per device, written by PostgreSQL: 30 000 devices are too many for
+# a Python object each. A quantity of the vocabulary comes with its key and unit already
+# in JSON (`head`, `tail`); other keys are escaped here.
+LATEST_DEVICES = f"""
+with d as (
+    select dev_eui, name, zone, latitude, longitude from devices
+    where device_class = $1 and {in_scope(2)}
+      and ($3::text is null or zone = $3) and ($4::text is null or tenant_id = $4)),
+known as (select * from unnest($6::text[], $7::text[], $8::text[]) as k (quantity, head, tail))
+select convert_to(
+    '{{"dev_eui":"' || d.dev_eui || '","name":' || to_json(d.name)::text
+    || ',"zone":' || coalesce(to_json(d.zone)::text, 'null')
+    || ',"latitude":' || {finite("d.latitude")} || ',"longitude":' || {finite("d.longitude")}
+    || ',"values":{{' || coalesce(string_agg(
+        case when l.channel = '' and k.head is not null then k.head
+             else to_json(case when l.channel = '' then l.quantity
+                               else l.quantity || ':' || l.channel end)::text || ':{{"time":' end
+        || left(to_json(l.time at time zone 'UTC')::text, -1) || '+00:00","value":'
+        || {finite("l.value")} || coalesce(k.tail, ',"unit":""}}'), ','), '')
+    || '}}}}', 'UTF8')
+from d
+left join readings_latest l on l.dev_eui = d.dev_eui and ($5::text[] is null or l.quantity = any($5))
+left join known k on k.quantity = l.quantity
+group by d.dev_eui, d.name, d.zone, d.latitude, d.longitude
+order by d.dev_eui
+"""
+KNOWN = list(decoders.QUANTITIES)
+HEADS = [orjson.dumps(q).decode() + ':{"time":' for q in KNOWN]
+TAILS = [',"unit":' + orjson.dumps(decoders.QUANTITIES[q].unit).decode() + "}" for q in KNOWN]
+
+
+class Series(BaseModel):
+    dev_eui: str
+    quantity: str
+    channel: str
+    unit: str
+    points: list[tuple[datetime, float]] = Field(
+        description="[bucket start in UTC, value], oldest first; empty buckets are absent",
+        examples=[[["2026-11-01T00:00:00+00:00", 12.5], ["2026-11-01T01:00:00+00:00", 13.0]]],
+    )
+
+
+class SeriesAnswer(BaseModel):
+    bucket: BucketName
+    agg: Agg
+    source: Literal["rollups", "readings"]
+    series: list[Series] = Field(
+        description="one per device, quantity and channel with readings in the range; "
+        "ordered by device, quantity, channel"
+    )
+
+
+class LatestValue(BaseModel):
+    time: datetime
+    value: float | None
+    unit: str
+
+
+class DeviceLatest(BaseModel):
+    dev_eui: str
+    name: str
+    zone: str | None
+    latitude: float | None
+    longitude: float | None
+    values: dict[str, LatestValue] = Field(
+        description='by quantity, or "quantity:channel" when the channel is not empty',
+        examples=[
+            {"active_power": {"time": "2026-11-01T18:00:00+00:00", "value": 41.5, "unit": "W"}}
+        ],
+    )
+
+
+class LatestAnswer(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    device_class: DeviceClass = Field(alias="class")
+    devices: list[DeviceLatest]
+
+
+def bad(parameter: str, message: str) -> HTTPException:
+    return HTTPException(422, {"parameter": parameter, "message": message})
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, midnight(), tz).astimezone(UTC)
+
+
+def floor(t: datetime, bucket: Bucket, tz: ZoneInfo) -> datetime:
+    """The start of the bucket holding `t`, as time_bucket places it."""
+    if not bucket.calendar:
+        step = timedelta(seconds=bucket.seconds)
+        return EPOCH + (t - EPOCH) // step * step
+    day = t.astimezone(tz).date()
+    if bucket.calendar == "week":
+        day -= timedelta(days=day.weekday())
+    elif bucket.calendar == "month":
+        day = day.replace(day=1)
+    return local_midnight(day, tz)
+
+
+def following(start: datetime, bucket: Bucket, tz: ZoneInfo) -> datetime:
+    """The start of the bucket after the one starting at `start`."""
+    if not bucket.calendar:
+        return start + timedelta(seconds=bucket.seconds)
+    day = start.astimezone(tz).date()
+    if bucket.calendar == "month":
+        return local_midnight(date(day.year + day.month // 12, day.month % 12 + 1, 1), tz)
+    return local_midnight(day + timedelta(days=7 if bucket.calendar == "week" else 1), tz)
+
+
+def whole_buckets(
+    start: datetime, end: datetime, bucket: Bucket, tz: ZoneInfo
+) -> tuple[datetime, datetime, int]:
+    """The range widened to whole buckets: from the one holding `start` to the one holding
+    the last instant before `end`; and how many buckets that is."""
+    lo = floor(start, bucket, tz)
+    last = floor(end - timedelta(microseconds=1), bucket, tz)
+    hi = following(last, bucket, tz)
+    if bucket.calendar == "month":
+        a, b = lo.astimezone(tz), last.astimezone(tz)
+        count = (b.year - a.year) * 12 + b.month - a.month + 1
+    else:
+        count = round((hi - lo).total_seconds() / bucket.seconds)
+    return lo, hi, count
+
+
+def edges(lo: datetime, hi: datetime, bucket: Bucket, tz: ZoneInfo) -> list[datetime]:
+    """The start of every bucket from `lo`, then `hi`."""
+    found = [lo]
+    while found[-1] < hi:
+        found.append(following(found[-1], bucket, tz))
+    return found
+
+
+def time_range(
+    start: datetime | None, end: datetime | None, span: timedelta
+) -> tuple[datetime, datetime]:
+    for name, t in (("start", start), ("end", end)):
+        if t is not None and t.tzinfo is None:
+            raise bad(name, "a time needs an offset (RFC 3339), e.g. 2026-11-01T00:00:00+01:00")
+        if t is not None and not EPOCH <= t < BEYOND:
+            raise bad(name, f"a time from {EPOCH.year} to {BEYOND.year}")
+    end = end or datetime.now(UTC)
+    start = start or end - span
+    if end <= start:
+        raise bad("end", "end must be after start")
+    return start, end
+
+
+def known_quantities(quantities: list[str]) -> list[str]:
+    for q in quantities:
+        if not (q in decoders.QUANTITIES or q.startswith("object.")) or not q.isprintable():
+            raise bad("quantity", f"unknown quantity {q!r}: see the vocabulary, or object.<key>")
+    return sorted(set(quantities))
+
+
+def device_euis(dev_euis: list[str]) -> list[str]:
+    for d in dev_euis:
+        if len(d) != 16 or any(c not in "0123456789abcdefABCDEF" for c in d):
+            raise bad("dev_eui", f"{d!r} is not 16 hex digits")
+    return sorted({d.lower() for d in dev_euis})
+
+
+def series_sql(bucket: Bucket, agg: str, from_rollups: bool) -> str:
+    column = "bucket" if from_rollups else "time"
+    if bucket.calendar:
+        # $7: the bucket edges on the city's clock, cheaper than time_bucket in a time zone
+        start = f"($7::timestamptz[])[width_bucket({column}, $7::timestamptz[])]"
+    else:
+        start = f"time_bucket(interval '{bucket.interval}', {column})"
+    return SERIES.format(
+        scope=in_scope(6),
+        bucket=start,
+        agg=AGGREGATES[agg][from_rollups],
+        table="rollups_hourly" if from_rollups else "readings",
+        time=column,
+    )
+
+
+def unit(quantity: str) -> str:
+    known = decoders.QUANTITIES.get(quantity)
+    return known.unit if known else ""
+
+
+@router.get(
+    "/series",
+    summary="Readings of devices aggregated in time buckets",
+    response_model=SeriesAnswer,
+)
+async def series(
+    pool: Pool,
+    who: Viewer,
+    settings: AppSettings,
+    dev_eui: Annotated[
+        list[str],
+        Query(min_length=1, max_length=100, description="16 hex digits; 1 to 100 devices"),
+    ],
+    quantity: Annotated[
+        list[str],
+        Query(min_length=1, max_length=50, description="of the vocabulary, or object.<key>"),
+    ],
+    channel: Annotated[
+        str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f]*$", description="one channel")
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        Query(
+            description="RFC 3339; the bucket holding it is returned whole. Default: a day "
+            "(minute buckets), 30 days (hour buckets) or a year before end"
+        ),
+    ] = None,
+    end: Annotated[datetime | None, Query(description="RFC 3339, exclusive; default now")] = None,
+    bucket: Annotated[
+        BucketName, Query(description="1d and longer: days of the city's clock")
+    ] = "1h",
+    agg: Agg = "avg",
+    source: Annotated[
+        Source,
+        Query(description="auto: the hourly rollups for buckets of whole hours, else readings"),
+    ] = "auto",
+) -> Response:
+    width = BUCKETS[bucket]
+    tz = ZoneInfo(settings.timezone)
+    devices = device_euis(dev_eui)
+    quantities = known_quantities(quantity)
+    lo, hi, count = whole_buckets(*time_range(start, end, width.span), width, tz)
+    if count > MAX_BUCKETS:
+        raise bad("bucket", f"{count} buckets from start to end; at most {MAX_BUCKETS}")
+    if source == "rollups" and width.seconds < 3600:
+        raise bad("source", "the rollups are hourly: buckets of 1h and longer only")
+    from_rollups = source == "rollups" or (source == "auto" and width.seconds >= 3600)
+    args: list[object] = [devices, quantities, channel, lo, hi, who.scope]
+    if width.calendar:
+        args.append(edges(lo, hi, width, tz))
+    rows = await pool.fetch(series_sql(width, agg, from_rollups), *args)
+    found = []
+    for row in rows:
+        if not row["visible"]:
+            raise HTTPException(404, f"no device {row['dev_eui']}")
+        if row["quantity"] is not None:
+            found.append(
+                {
+                    "dev_eui": row["dev_eui"],
+                    "quantity": row["quantity"],
+                    "channel": row["channel"],
+                    "unit": unit(row["quantity"]),
+                    "points": list(zip(row["times"], row["vals"], strict=True)),
+                }
+            )
+    answer = {
+        "bucket": bucket,
+        "agg": agg,
+        "source": "rollups" if from_rollups else "readings",
+        "series": found,
+    }
+    return Response(orjson.dumps(answer), media_type="application/json")
+
+
+@router.get(
+    "/latest",
+    summary="The latest values of every device of a class",
+    response_model=LatestAnswer,
+)
+async def latest(
+    pool: Pool,
+    who: Viewer,
+    device_class: Annotated[DeviceClass, Query(alias="class")],
+    quantity: Annotated[
+        list[str] | None, Query(max_length=50, description="only these quantities")
+    ] = None,
+    zone: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+    tenant: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
+) -> Response:
+    quantities = known_quantities(quantity) if quantity else None
+    rows = await pool.fetch(
+        LATEST_DEVICES,
+        device_class, who.scope, zone, tenant, quantities, KNOWN, HEADS, TAILS,
+    )  # fmt: skip
+    devices = b",".join(r[0] for r in rows)
+    head = orjson.dumps({"class": device_class})[:-1]
+    return Response(head + b',"devices":[' + devices + b"]}", media_type="application/json")

@@ -1,6 +1,6 @@
 """The transactional writer: one batch, one transaction, COPY into staging tables, then
-`INSERT … ON CONFLICT`. Rollups are summed from the readings that were really inserted
-(`RETURNING`), so a redelivered message changes nothing, rollups included."""
+`INSERT … ON CONFLICT`. Rollups and latest values are derived from the readings that were
+really inserted (`RETURNING`), so a redelivered message changes nothing, rollups included."""
 
 from __future__ import annotations
 
@@ -56,6 +56,17 @@ ROLLUP = """
         last_time = greatest(r.last_time, excluded.last_time)
     returning 1)"""
 
+# The newest reading of the batch per (device, quantity, channel), so that no row is
+# updated twice; a late reading leaves a newer stored value alone.
+LATEST = """
+  latest as (
+    insert into readings_latest as l (dev_eui, quantity, channel, time, value)
+    select distinct on (dev_eui, quantity, channel) dev_eui, quantity, channel, time, value
+    from inserted order by dev_eui, quantity, channel, time desc  -- also the lock order
+    on conflict (dev_eui, quantity, channel) do update set time = excluded.time, value = excluded.value
+    where excluded.time > l.time
+    returning 1)"""
+
 INSERT_READINGS = f"""
 with fresh as (
     insert into uplinks select * from stage_uplinks on conflict do nothing
@@ -69,9 +80,10 @@ inserted as (
     order by dev_eui, quantity, channel, time
     on conflict do nothing
     returning time, dev_eui, quantity, channel, value),
-{ROLLUP.format(name="hourly", table="rollups_hourly")}
+{ROLLUP.format(name="hourly", table="rollups_hourly")},
+{LATEST}
 select (select count(*) from fresh) as uplinks, (select count(*) from inserted) as readings,
-       (select count(*) from hourly) as hourly,
+       (select count(*) from hourly) as hourly, (select count(*) from latest) as latest,
        array(select deduplication_id::text from fresh) as fresh_ids
 """
 
