@@ -58,8 +58,13 @@ def api(settings: Settings, args: argparse.Namespace) -> int:
 
     from api.app import create_app
 
+    # Live streams never end by themselves: give them 5 s on SIGTERM, then close them.
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info"
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
     )
     return 0
 
@@ -250,10 +255,29 @@ def stats(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# --readings is a batch to the rules benchmark and a city's year to the query benchmark.
+DEFAULT_READINGS = {"rules": 200_000, "query": 100_000_000}
+
+
 def bench(settings: Settings, args: argparse.Namespace) -> int:
+    if args.readings is None:
+        args.readings = DEFAULT_READINGS.get(args.what)
+    if args.what == "query":
+        return bench_query(settings, args)
     from urbanpulse import bench as benches
 
     result = benches.run(args.what, settings, args)
+    print(json.dumps(result))
+    return 0
+
+
+def bench_query(settings: Settings, args: argparse.Namespace) -> int:
+    from api import benchmark as query_benchmark
+
+    result = query_benchmark.run(
+        settings, args.scenario, args.readings, args.days, args.requests, args.reload,
+        args.database,
+    )  # fmt: skip
     print(json.dumps(result))
     return 0
 
@@ -363,17 +387,39 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(run=stats)
 
     s = sub.add_parser("bench", help="benchmarks; each prints one JSON line")
-    s.add_argument("what", choices=["ingest", "decode", "rules", "simulate"])
+    s.add_argument("what", choices=["ingest", "decode", "rules", "simulate", "query"])
     s.add_argument("--messages", type=int, default=50000)
     s.add_argument("--devices", type=int, default=1000)
     s.add_argument("--workers", type=int, default=2, help="bridge processes in the scale-out run")
     s.add_argument("--payloads", type=int, default=1_000_000)
-    s.add_argument("--readings", type=int, default=200_000, help="readings in the rules benchmark")
+    s.add_argument(
+        "--readings",
+        type=int,
+        default=None,
+        help="readings in the rules benchmark (200 000) or loaded by the query benchmark (100 M)",
+    )
     s.add_argument("--rules", type=int, default=100, help="rules in the rules benchmark")
     s.add_argument(
-        "--scenario", default="scenarios/city-200k.yaml", help="the simulate benchmark's city"
+        "--scenario",
+        default="scenarios/city-200k.yaml",
+        help="the city of the simulate and query benchmarks",
     )
     s.add_argument("--events", type=int, default=300_000, help="events in the simulate benchmark")
+    s.add_argument(
+        "--days", type=int, default=365, help="days of readings the query benchmark loads"
+    )
+    s.add_argument(
+        "--requests",
+        type=int,
+        default=200,
+        help="timed requests per series kind (query; half for latest)",
+    )
+    s.add_argument(
+        "--reload", action="store_true", help="query: load the city again even if it is there"
+    )
+    s.add_argument(
+        "--database", default="urbanpulse_bench_query", help="the query benchmark's own database"
+    )
     s.set_defaults(run=bench)
     return p
 
