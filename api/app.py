@@ -18,6 +18,7 @@ from api import (
     errors,
     exports,
     health,
+    latest,
     rules,
     series,
     stream,
@@ -42,7 +43,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.settings = settings
         app.state.key_cache = KeyCache()
         app.state.pool = await asyncpg.create_pool(
-            settings.database_url, min_size=1, max_size=8, init=init_connection
+            settings.database_url,
+            min_size=1,
+            max_size=8,
+            init=init_connection,
+            # the API's queries are short index scans: JIT compiling them costs more than it saves
+            server_settings={"jit": "off"},
         )
         try:
             yield
@@ -65,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(rules.router)
     app.include_router(series.router)
+    app.include_router(latest.router)
     app.include_router(views.router)
     app.include_router(stream.router)
     app.include_router(exports.router)
