@@ -2,7 +2,8 @@
 
 Chunk by chunk, in one transaction each: the uplinks' readings are replaced by what the
 decoder gives now, their decode status is updated, and the hourly rollups of the
-touched (device, hour) buckets are recomputed from the readings. Running it twice gives
+touched (device, hour) buckets are recomputed from the readings, and so are the latest
+values the replaced readings were, or the new ones beat. Running it twice gives
 the same rows: it is idempotent. Readings on channel "network" come from ChirpStack's
 status events, not from the payload, and are left alone.
 """
@@ -64,6 +65,32 @@ from readings r join buckets b
   on r.dev_eui = b.dev_eui and r.time >= b.bucket and r.time < b.bucket + interval '1 hour'
 group by bk, r.dev_eui, r.quantity, r.channel
 order by r.dev_eui, r.quantity, r.channel, bk
+"""
+
+# A latest value that came from a replaced uplink falls back to the newest reading left
+# (the new ones included), looked up in the readings' key order.
+REFILL_LATEST = """
+with gone as (
+    delete from readings_latest l
+    using (select distinct dev_eui, time from stage_redecoded) t
+    where l.dev_eui = t.dev_eui and l.time = t.time and l.channel <> 'network'
+    returning l.dev_eui, l.quantity, l.channel)
+insert into readings_latest (dev_eui, quantity, channel, time, value)
+select g.dev_eui, g.quantity, g.channel, newest.time, newest.value
+from gone g
+cross join lateral (
+    select time, value from readings r
+    where r.dev_eui = g.dev_eui and r.quantity = g.quantity and r.channel = g.channel
+    order by time desc limit 1) newest
+"""
+
+# New readings newer than what is kept, e.g. of a quantity the device never had decoded
+RAISE_LATEST = """
+insert into readings_latest as l (dev_eui, quantity, channel, time, value)
+select distinct on (dev_eui, quantity, channel) dev_eui, quantity, channel, time, value
+from stage_readings order by dev_eui, quantity, channel, time desc
+on conflict (dev_eui, quantity, channel) do update set time = excluded.time, value = excluded.value
+where excluded.time > l.time
 """
 
 STAGE = """create temp table if not exists stage_redecoded (
@@ -148,6 +175,9 @@ async def redecode(
                 )
             await conn.execute(CLEAR_ROLLUPS)
             await conn.execute(RECOMPUTE_ROLLUPS)
+            await conn.execute(REFILL_LATEST)
+            if readings:
+                await conn.execute(RAISE_LATEST)
         totals.uplinks += len(rows)
         totals.readings += len(readings)
         for outcome in outcomes:

@@ -55,7 +55,19 @@ def snapshot(env: ServiceEnv) -> tuple[object, ...]:
             "from rollups_hourly order by dev_eui, quantity, channel, bucket"
         ),
         env.query("select deduplication_id, decode_status, model from uplinks order by 1"),
+        env.query("select * from readings_latest order by 1, 2, 3"),
     )
+
+
+def latest_is_the_newest_reading(env: ServiceEnv) -> bool:
+    kept = env.query(
+        "select dev_eui, quantity, channel, time, value from readings_latest order by 1, 2, 3"
+    )
+    newest = env.query(
+        "select distinct on (dev_eui, quantity, channel) dev_eui, quantity, channel, time, value "
+        "from readings order by 1, 2, 3, time desc"
+    )
+    return bool(kept) and kept == newest
 
 
 def test_uplinks_without_a_model_decode_once_the_registry_names_it(env: ServiceEnv) -> None:
@@ -77,6 +89,26 @@ def test_uplinks_without_a_model_decode_once_the_registry_names_it(env: ServiceE
     assert env.scalar("select sum(count) from rollups_hourly") == env.scalar(
         "select count(*) from readings"
     )
+    assert latest_is_the_newest_reading(env)
+
+
+def test_latest_values_follow_a_changed_bin_height(env: ServiceEnv) -> None:
+    asyncio.run(
+        ingest(env, [Message(t, p) for t, p in messages(6, 300, 5, START, "json", "", MODELS)])
+    )
+    fill_levels = (
+        "select dev_eui, value from readings_latest where quantity = 'filling_level' order by 1"
+    )
+    heights = []
+    for height_mm in (1500, 4000):
+        env.query(f"update devices set params = '{{\"bin_height_mm\": {height_mm}}}'")
+        asyncio.run(run_redecode(env, include_ok=True))
+        assert latest_is_the_newest_reading(env)
+        heights.append(env.query(fill_levels))
+
+    assert heights[0]
+    assert [r[0] for r in heights[1]] == [r[0] for r in heights[0]]
+    assert all(tall[1] > short[1] for short, tall in zip(heights[0], heights[1], strict=True))
 
 
 def test_redecoding_everything_twice_changes_nothing(env: ServiceEnv) -> None:
