@@ -145,9 +145,10 @@ async def footfall_ratios(conn: Conn, readings: Sequence[ReadingRow]) -> list[De
 
 async def air_indices(conn: Conn, readings: Sequence[ReadingRow], tz: ZoneInfo) -> list[Derived]:
     """The indicative air index (ATMO-style) of each zone a batch's pollutant readings come
-    from, for the local day so far, from the hourly rollups of every air-quality sensor of
-    the zone. A zone's index is carried by its first sensor (lowest DevEUI), so a rule on
-    `air_index` raises one alert per zone, on that sensor."""
+        from, for the local day so far, from the hourly rollups of every air-quality sensor of
+        the zone. Zones are a commune's own: two tenants may both name a zone "centre". A zone's
+    index is carried by its first sensor (lowest DevEUI), so a rule on
+        `air_index` raises one alert per zone, on that sensor."""
     latest: dict[str, datetime] = {}
     for t, dev_eui, quantity, channel, _, _ in readings:
         if quantity in airindex.BREAKPOINTS and channel == "":
@@ -155,14 +156,14 @@ async def air_indices(conn: Conn, readings: Sequence[ReadingRow], tz: ZoneInfo) 
     if not latest:
         return []
     sensors = await conn.fetch(
-        "select dev_eui, zone from devices where device_class = 'air_quality' and zone in "
-        "(select zone from devices where dev_eui = any($1::text[]) and zone is not null) order by dev_eui",
+        "select dev_eui, tenant_id, zone from devices where device_class = 'air_quality' and (tenant_id, zone) in "
+        "(select tenant_id, zone from devices where dev_eui = any($1::text[]) and zone is not null) order by dev_eui",
         sorted(latest),
     )
     if not sensors:
         return []
-    zones = sorted({r["zone"] for r in sensors})
-    zone_of = {r["dev_eui"]: zones.index(r["zone"]) for r in sensors}
+    zones = sorted({(r["tenant_id"], r["zone"]) for r in sensors})
+    zone_of = {r["dev_eui"]: zones.index((r["tenant_id"], r["zone"])) for r in sensors}
     carrier = {z: min(d for d, i in zone_of.items() if zones[i] == z) for z in zones}
     newest = max(latest.values()).astimezone(tz)
     day = datetime.combine(newest.date(), datetime.min.time(), tz)

@@ -174,9 +174,16 @@ def test_a_zone_whose_air_index_turns_poor_raises_one_alert_on_its_first_sensor(
         }
 
     quiet, busy = "00000000000000d1", "00000000000000d2"
+    neighbour = "00000000000000d0"  # another commune's sensor in its own "centre"
     day = datetime(2026, 11, 3, 0, 30, tzinfo=UTC)  # 01:30 in Paris
-    write(env, [message(model, dev, day - timedelta(hours=2), dirty(5.0)) for dev in (quiet, busy)])
+    write(
+        env,
+        [message(model, dev, day - timedelta(hours=2), dirty(5.0)) for dev in (quiet, busy)]
+        + [message(model, neighbour, day - timedelta(hours=2), dirty(60.0))],
+    )
+    env.query("insert into tenants (id) values ('neighbour')")
     env.query("update devices set zone = 'centre'")
+    env.query("update devices set tenant_id = 'neighbour' where dev_eui = $1", neighbour)
 
     # 60 µg/m³ of PM2.5 all day: "very poor" once 18 hours give a valid daily mean
     write(env, [message(model, busy, day + timedelta(hours=h), dirty(60.0)) for h in range(20)])
