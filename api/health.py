@@ -1,4 +1,6 @@
-"""`/health`: is the database answering, is the broker reachable."""
+"""`/health`: is the database answering, is the broker reachable, and how full is the
+queue of PostgreSQL notifications that carries the live stream (a stream client that never
+reads cannot fill it: each API worker drains it into bounded per-client queues)."""
 
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ from api.deps import AppSettings, Pool
 router = APIRouter(tags=["health"])
 
 
-async def database_ok(pool: Pool) -> bool:
+async def notify_queue_usage(pool: Pool) -> float | None:
+    """The fraction of the notification queue in use; None when the database is down."""
     try:
         async with pool.acquire(timeout=2) as conn:
-            await conn.fetchval("select 1")
+            usage: float = await conn.fetchval("select pg_notification_queue_usage()")
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        return False
-    return True
+        return None
+    return usage
 
 
 async def broker_ok(host: str, port: int) -> bool:
@@ -34,12 +37,14 @@ async def broker_ok(host: str, port: int) -> bool:
 
 @router.get("/health", summary="Database and broker reachability")
 async def health(pool: Pool, settings: AppSettings) -> JSONResponse:
-    database, broker = await asyncio.gather(
-        database_ok(pool), broker_ok(settings.mqtt_host, settings.mqtt_port)
+    usage, broker = await asyncio.gather(
+        notify_queue_usage(pool), broker_ok(settings.mqtt_host, settings.mqtt_port)
     )
+    database = usage is not None
     body = {
         "status": "ok" if database and broker else "degraded",
         "database": database,
         "broker": broker,
+        "notify_queue_usage": usage,
     }
     return JSONResponse(body, status_code=200 if database and broker else 503)
