@@ -3,20 +3,29 @@ claims (0.8-2.9 M uplinks a day, domain.md §8), checked on its schedule and eve
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 import pytest
 
 from simulators.engine import Engine
+from simulators.run import scenario_events
 from simulators.scenario import load_scenario
 from simulators.sun import sun_times
 
 CITY = Path(__file__).resolve().parents[2] / "scenarios" / "city-200k.yaml"
 NS = 1_000_000_000
+# the city's first events from its start, seed 1: publication time, kind, topic and bytes;
+# a faster simulator must publish exactly these
+PINNED_SHA256 = {
+    ("json", 20_000): "797feed86bdfe036bd7234b5f5ed34f05ccd3ad04737dd1d8eeac805ac8590e9",
+    ("protobuf", 5_000): "d13fafb0522afadbc6fe4d08833edc5223af35d120f77c6204e49601d08b0612",
+}
 
 
 @cache
@@ -68,3 +77,13 @@ def test_the_dusk_burst_is_in_the_generated_events_too() -> None:
     fresh = Engine(engine().scenario, 1, datetime.fromtimestamp(sunset - 600, UTC))
     counts = Counter(ev.at_ns // (60 * NS) for ev in fresh.events(1200) if ev.kind == "up")
     assert counts[int(sunset) // 60] >= 5 * counts[int(sunset - 540) // 60]
+
+
+@pytest.mark.parametrize(("fmt", "count"), list(PINNED_SHA256))
+def test_the_city_publishes_the_same_bytes(fmt: str, count: int) -> None:
+    scenario = engine().scenario
+    assert scenario.start is not None
+    h = hashlib.sha256()
+    for e in islice(scenario_events(scenario, 1, scenario.start, 86400.0, fmt), count):
+        h.update(f"{e.at_ns} {e.kind} {e.topic}\0".encode() + e.payload + b"\0")
+    assert h.hexdigest() == PINNED_SHA256[fmt, count], "update the pinned digest and say why"
