@@ -67,6 +67,22 @@ LATEST = """
     where excluded.time > l.time
     returning 1)"""
 
+# The local days of readings older than the daily rollups' watermark: rollups_daily no
+# longer holds their sums, until maintenance recomputes them. The watermark row is locked
+# FOR SHARE, so that handing days over waits for this batch; the stale rows are locked
+# (DO UPDATE … WHERE false), so that a recompute of the day waits for it too. See
+# ingest/rollups_daily.py.
+STALE_DAYS = """
+  mark as (
+    select next_day, timezone from rollups_daily_watermark for share),
+  stale as (
+    insert into rollups_daily_stale (day)
+    select distinct date_trunc('day', time, (select timezone from mark)) from inserted
+    where time < (select next_day from mark)
+    order by 1  -- one lock order for every bridge
+    on conflict (day) do update set day = excluded.day where false
+    returning 1)"""
+
 INSERT_READINGS = f"""
 with fresh as (
     insert into uplinks select * from stage_uplinks on conflict do nothing
@@ -81,9 +97,11 @@ inserted as (
     on conflict do nothing
     returning time, dev_eui, quantity, channel, value),
 {ROLLUP.format(name="hourly", table="rollups_hourly")},
-{LATEST}
+{LATEST},
+{STALE_DAYS}
 select (select count(*) from fresh) as uplinks, (select count(*) from inserted) as readings,
        (select count(*) from hourly) as hourly, (select count(*) from latest) as latest,
+       (select count(*) from stale) as stale_days,
        array(select deduplication_id::text from fresh) as fresh_ids
 """
 
