@@ -41,5 +41,18 @@ class Settings(BaseSettings):
     cache_dir: Path = DEFAULT_CACHE
     timezone: str = Field(
         default="Europe/Paris",
-        description="the city's calendar: the days of windowed rules and the air index",
+        description="the city's calendar: the days of windowed rules and the air index, "
+        "and of the daily rollups",
+    )
+    closed_after_s: int = Field(
+        default=3600,
+        ge=0,
+        description="how long after a day of the city's clock, or a chunk, ends its data is "
+        "taken as complete: it is then summed into the daily rollups, or clustered",
+    )
+    cluster_hours: str = Field(
+        default="02-05",
+        pattern=r"^([01][0-9]|2[0-4])-([01][0-9]|2[0-4])$",
+        description="hours of the city's clock when closed chunks are clustered, from-to "
+        "(00-24: at any hour); each CLUSTER keeps out the readers and writers of its chunk",
     )
