@@ -1,7 +1,7 @@
-"""Time series of readings in calendar buckets, and the latest values of a whole class of
-devices. Whole-hour buckets are summed from the hourly rollups, shorter ones from the raw
-readings; days, weeks and months are those of the city's clock. Each answer is one query,
-its JSON built without a model per point."""
+"""Time series of readings in calendar buckets. Whole-hour buckets are summed from the
+hourly rollups, shorter ones from the raw readings; days, weeks and months are those of
+the city's clock, summed from the daily rollups where maintenance has filled them. Each
+answer is one query, its JSON built without a model per point."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ MAX_BUCKETS = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BEYOND = datetime(9000, 1, 1, tzinfo=UTC)  # far from datetime.max, so that buckets fit
 
-# agg → (over raw readings, over hourly rollups)
+# agg → (over raw readings, over rollups: hourly or daily, they combine alike)
 AGGREGATES: dict[str, tuple[str, str]] = {
     "avg": ("avg(value)", "sum(sum) / sum(count)::float8"),
     "min": ("min(value)", "min(min)"),
@@ -67,20 +67,11 @@ AGGREGATES: dict[str, tuple[str, str]] = {
     "last": ("last(value, time)", "last(last, last_time)"),
 }
 
-# readings_latest names every series: with their channels, the index scan (its key is
-# device, quantity, channel, time) is bounded by the range instead of reading every
-# bucket of a device's quantity in each chunk.
 SERIES = """
 with visible as (
-    select dev_eui from devices where dev_eui = any($1::text[]) and {scope}),
+    select dev_eui from devices where dev_eui = any($1::text[]) and {scope}),{ctes}
 points as (
-    select dev_eui, quantity, channel, {bucket} as t, {agg} as v from {table}
-    where dev_eui = any($1::text[]) and quantity = any($2::text[])
-      and channel = any(array(
-          select distinct channel from readings_latest
-          where dev_eui = any($1::text[]) and quantity = any($2::text[])
-            and ($3::text is null or channel = $3)))
-      and {time} >= $4 and {time} < $5
+    select dev_eui, quantity, channel, {bucket} as t, {agg} as v from {rows}
     group by dev_eui, quantity, channel, t),
 series as (
     select dev_eui, quantity, channel, array_agg(t order by t) as times,
@@ -92,6 +83,57 @@ left join visible on visible.dev_eui = asked.dev_eui
 left join series s on s.dev_eui = visible.dev_eui
 order by asked.dev_eui, s.quantity, s.channel
 """
+
+# readings_latest names every series: with their channels, the index scan (its key is
+# device, quantity, channel, time) is bounded by the range instead of reading every
+# bucket of a device's quantity in each chunk.
+WANTED = """{devices} and quantity = any($2::text[])
+      and channel = any(array(
+          select distinct channel from readings_latest
+          where dev_eui = any($1::text[]) and quantity = any($2::text[])
+            and ($3::text is null or channel = $3)))"""
+
+DEVICES = "dev_eui = any($1::text[])"
+
+# The first day rollups_daily does not hold if its days are those of our clock ($8), and
+# the days of the range read from the hourly rollups: from that one on, up to the one of
+# the newest reading (not every day of a range reaching far ahead), and the stale ones.
+DAYS_FROM_HOURS = """
+mark as (
+    select coalesce((select next_day from rollups_daily_watermark where timezone = $8),
+                    '-infinity') as next_day),
+hourly_days as (
+    select local at time zone $8 as day, (local + interval '1 day') at time zone $8 as day_end
+    from generate_series(
+        greatest($4, (select next_day from mark)) at time zone $8,
+        least($5 at time zone $8 - interval '1 day',
+              (select max(time) from readings_latest
+               where dev_eui = any($1::text[]) and quantity = any($2::text[])) at time zone $8),
+        interval '1 day') as local
+    union all
+    select day, (day at time zone $8 + interval '1 day') at time zone $8 from rollups_daily_stale
+    where day >= $4 and day < $5 and day < (select next_day from mark)),"""
+
+ROLLUP_COLUMNS = "dev_eui, quantity, channel, count, sum, min, max, last, last_time"
+
+# Calendar buckets are whole days of the city's clock: each day from the daily rollups if
+# it is below the watermark and not stale, else from the hourly ones (see
+# ingest/rollups_daily.py). Rows of both are partial aggregates, and combine alike. The
+# hourly rows are looked up one device and day at a time (offset 0 keeps the lateral
+# subquery apart): bounded by parameters, a range of hours would look as cheap to read
+# from the index on bucket alone, which holds every device's rows.
+DAYS_AND_HOURS = f"""(
+    select day as bucket, {ROLLUP_COLUMNS} from rollups_daily d
+    where {WANTED.format(devices=DEVICES)} and day >= $4 and day < $5
+      and day < (select next_day from mark)
+      and not exists (select from rollups_daily_stale s where s.day = d.day)
+    union all
+    select h.* from hourly_days, unnest($1::text[]) as device, lateral (
+        select bucket, {ROLLUP_COLUMNS} from rollups_hourly
+        where {WANTED.format(devices="dev_eui = device")}
+          and bucket >= $4 and bucket < $5 and bucket >= day and bucket < day_end
+        offset 0) as h
+) as r"""
 
 
 class Series(BaseModel):
@@ -200,18 +242,22 @@ def device_euis(dev_euis: list[str]) -> list[str]:
 
 
 def series_sql(bucket: Bucket, agg: str, from_rollups: bool) -> str:
+    """The query for `bucket`: $1–$6 devices, quantities, channel, range, scope; $7 the
+    edges of calendar buckets, and over rollups $8 the city's clock."""
     column = "bucket" if from_rollups else "time"
     if bucket.calendar:
         # $7: the bucket edges on the city's clock, cheaper than time_bucket in a time zone
         start = f"($7::timestamptz[])[width_bucket({column}, $7::timestamptz[])]"
     else:
         start = f"time_bucket(interval '{bucket.interval}', {column})"
+    if bucket.calendar and from_rollups:
+        ctes, rows = DAYS_FROM_HOURS, DAYS_AND_HOURS
+    else:
+        table = "rollups_hourly" if from_rollups else "readings"
+        wanted = WANTED.format(devices=DEVICES)
+        ctes, rows = "", f"{table} where {wanted} and {column} >= $4 and {column} < $5"
     return SERIES.format(
-        scope=in_scope(6),
-        bucket=start,
-        agg=AGGREGATES[agg][from_rollups],
-        table="rollups_hourly" if from_rollups else "readings",
-        time=column,
+        scope=in_scope(6), ctes=ctes, bucket=start, agg=AGGREGATES[agg][from_rollups], rows=rows
     )
 
 
@@ -270,6 +316,8 @@ async def series(
     args: list[object] = [devices, quantities, channel, lo, hi, who.scope]
     if width.calendar:
         args.append(edges(lo, hi, width, tz))
+        if from_rollups:
+            args.append(settings.timezone)
     rows = await pool.fetch(series_sql(width, agg, from_rollups), *args)
     found = []
     for row in rows:
