@@ -2,7 +2,9 @@
 
 The city of a scenario is generated inside PostgreSQL, a day per statement on two
 connections, into a database of its own that later runs with the same plan reuse; then
-`urbanpulse api` serves it from a subprocess and a keep-alive client times each request.
+it is settled as maintenance leaves a running system (closed days summed into the daily
+rollups, closed chunks clustered), `urbanpulse api` serves it from a subprocess and a
+keep-alive client times each request.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx2
@@ -33,6 +36,8 @@ import orjson
 
 import migrations
 from api.access import create_key
+from ingest import rollups_daily
+from ingest.clustering import cluster_next_chunk
 from simulators.scenario import Fleet, Scenario, Zone, load_scenario
 from urbanpulse.settings import Settings
 
@@ -296,6 +301,8 @@ async def load(url: str, plan: CityPlan, reload: bool = False) -> LoadedCity:
         done = {r["d"] for r in await conn.fetch(DAYS_DONE_SQL, origin, plan.days)}
         if done:
             progress(f"resuming: {len(done)} of {plan.days} days are already there")
+        # the load writes hourly rollups around the writer, which marks stale days
+        await rollups_daily.forget(conn)
         written = await fill_days(url, plan, origin, [d for d in range(plan.days) if d not in done])
         progress("latest values, then ANALYZE")
         longest_s = max(f.interval_s for f in plan.fleets)
@@ -387,6 +394,45 @@ async def fill_days(url: str, plan: CityPlan, origin: datetime, todo: list[int])
 
     await asyncio.gather(*(worker() for _ in range(LOAD_CONNECTIONS)))
     return written, rolled
+
+
+@dataclass(frozen=True)
+class Settled:
+    days: int  # summed into the daily rollups
+    chunks: int  # clustered
+    seconds: float
+
+
+async def settle(url: str, zone: ZoneInfo, now: datetime, closed_after: timedelta) -> Settled:
+    """What maintenance leaves a running system, done at once whatever the hour: the days
+    closed at `now` summed into the daily rollups, then every closed chunk clustered. On a
+    city already settled, nothing: loaded before daily rollups existed, all of it."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("set work_mem = '256MB'")
+        await conn.execute("set maintenance_work_mem = '1GB'")
+        began = time.perf_counter()
+        # days first: they read the hourly rollups by time, which clustering scatters
+        handed_over = await rollups_daily.hand_over(conn, zone, now, closed_after)
+        todo = await conn.fetchval("select count(*) from rollups_daily_stale")
+        if handed_over or todo:
+            progress(f"daily rollups: {todo} days to sum")
+        days = 0
+        while await rollups_daily.recompute_stale_day(conn) is not None:
+            days += 1
+            if days % 30 == 0 or days == todo:
+                progress(f"{days}/{todo} days summed, {time.perf_counter() - began:.0f} s")
+        chunks = 0
+        while (run := await cluster_next_chunk(conn, now, closed_after)).chunk is not None:
+            if not run.clustered:
+                raise RuntimeError(f"chunk {run.chunk} is in use: nothing else may run on {url}")
+            chunks += 1
+            progress(f"clustered {run.chunk} in {run.seconds:.1f} s")
+        if days or chunks:
+            await conn.execute("analyze readings, rollups_hourly, rollups_daily")
+        return Settled(days, chunks, time.perf_counter() - began)
+    finally:
+        await conn.close()
 
 
 @dataclass(frozen=True)
@@ -569,6 +615,15 @@ def measure(
         asyncio.run(revoke_key(url, key_id))
 
 
+async def count_rows(url: str, table: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        rows: int = await conn.fetchval(f"select count(*) from {table}")
+        return rows
+    finally:
+        await conn.close()
+
+
 async def database_gb(url: str) -> float:
     conn = await asyncpg.connect(url)
     try:
@@ -591,6 +646,14 @@ def run(
     plan = plan_city(scenario, readings, days)
     url = asyncio.run(prepare_database(settings, database))
     city = asyncio.run(load(url, plan, reload))
+    settled = asyncio.run(
+        settle(
+            url,
+            ZoneInfo(settings.timezone),
+            datetime.now(UTC),
+            timedelta(seconds=settings.closed_after_s),
+        )
+    )
     timings = measure(settings, url, plan, city.origin, requests)
     return {
         "bench": "query",
@@ -601,6 +664,7 @@ def run(
         "days": days,
         "readings": city.readings,
         "rollups_hourly": city.rollups,
+        "rollups_daily": asyncio.run(count_rows(url, "rollups_daily")),
         "intervals_s": {f.model: f.interval_s for f in plan.fleets},
         "database_gb": asyncio.run(database_gb(url)),
         "loaded_now": city.loaded_now,
@@ -608,5 +672,8 @@ def run(
         "load_resumed_days": city.resumed_days,
         "load_readings_per_s": round(city.written[0] / city.load_s),
         "load_rows_per_s": round(sum(city.written) / city.load_s),
+        "settle_s": round(settled.seconds, 1),
+        "settled_days": settled.days,
+        "clustered_chunks": settled.chunks,
         **timings,
     }

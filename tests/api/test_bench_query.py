@@ -1,22 +1,26 @@
 """`urbanpulse bench query` at a tiny scale: the city it loads is the one the writer would
-have stored, and every query kind is timed through the real API."""
+have stored, settled as maintenance leaves it, and every query kind is timed through the
+real API."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from api.benchmark import (
     CityPlan,
     LoadedCity,
+    Settled,
     expected_readings,
     load,
     measure,
     plan_city,
+    settle,
 )
 from simulators.scenario import load_scenario, parse_scenario
 from tests.services import ServiceEnv
@@ -45,6 +49,41 @@ def tiny_plan(readings: int = 4000) -> CityPlan:
 
 def load_tiny(env: ServiceEnv, plan: CityPlan, reload: bool = False) -> LoadedCity:
     return asyncio.run(load(env.settings.database_url, plan, reload))
+
+
+def settle_tiny(env: ServiceEnv, now: datetime) -> Settled:
+    return asyncio.run(
+        settle(env.settings.database_url, ZoneInfo("Europe/Paris"), now, timedelta(hours=1))
+    )
+
+
+# The daily rollups must hold the readings of each closed day in Paris.
+DAYS_OF_READINGS = """
+select date_trunc('day', time, 'Europe/Paris') as day, dev_eui, quantity, channel,
+       count(*) as count, sum(value) as sum, min(value) as min, max(value) as max,
+       last(value, time) as last, max(time) as last_time
+from readings where time < (select next_day from rollups_daily_watermark)
+group by 1, 2, 3, 4 order by dev_eui, quantity, channel, day
+"""
+DAILY = """
+select day, dev_eui, quantity, channel, count, sum, min, max, last, last_time
+from rollups_daily order by dev_eui, quantity, channel, day
+"""
+CLUSTERED = """
+select c.hypertable_name as hypertable, c.range_end, i.indisclustered as clustered
+from timescaledb_information.chunks c
+join pg_index i on i.indrelid = format('%I.%I', c.chunk_schema, c.chunk_name)::regclass
+               and i.indisprimary
+"""
+
+
+def assert_daily_rollups_are_the_readings(env: ServiceEnv) -> None:
+    expected, daily = env.query(DAYS_OF_READINGS), env.query(DAILY)
+    assert expected
+    assert [tuple(r)[:5] for r in daily] == [tuple(r)[:5] for r in expected]
+    for got, want in zip(daily, expected, strict=True):
+        assert got["sum"] == pytest.approx(want["sum"])
+        assert tuple(got)[6:] == tuple(want)[6:]
 
 
 def test_the_streetlights_take_what_the_other_fleets_leave_of_the_budget() -> None:
@@ -154,9 +193,58 @@ def test_a_load_cut_short_loads_only_the_days_it_misses(env: ServiceEnv) -> None
     assert env.query(newest) == latest  # values are drawn again, their times are not
 
 
+def test_the_settled_city_has_its_closed_days_summed_and_its_closed_chunks_clustered(
+    env: ServiceEnv,
+) -> None:
+    plan = tiny_plan()
+    city = load_tiny(env, plan)
+    later = city.origin + timedelta(days=40)  # every day and every chunk closed
+
+    settled = settle_tiny(env, later)
+    again = settle_tiny(env, later)
+
+    # every day up to the 40th, most of them without readings
+    assert settled.days >= 40 > env.scalar("select count(distinct day) from rollups_daily") >= 2
+    assert settled.chunks == len(env.query(CLUSTERED)) >= 3
+    assert all(c["clustered"] for c in env.query(CLUSTERED))
+    assert (again.days, again.chunks) == (0, 0)
+    assert_daily_rollups_are_the_readings(env)
+
+
+def test_a_city_loaded_again_is_summed_again(env: ServiceEnv) -> None:
+    city = load_tiny(env, tiny_plan())
+    settle_tiny(env, city.origin + timedelta(days=40))
+    assert env.scalar("select count(*) from rollups_daily") > 0
+
+    bigger = load_tiny(env, tiny_plan(readings=8000))
+    assert env.scalar("select count(*) from rollups_daily") == 0
+    assert env.scalar("select next_day from rollups_daily_watermark") is None
+
+    settle_tiny(env, bigger.origin + timedelta(days=40))
+    assert_daily_rollups_are_the_readings(env)
+
+
+def test_a_city_settled_now_leaves_the_open_day_and_chunks_alone(env: ServiceEnv) -> None:
+    city = load_tiny(env, tiny_plan())
+    now = city.origin + timedelta(days=2)  # the load's own time: the last day is open
+
+    settle_tiny(env, now)
+
+    watermark = env.scalar("select next_day from rollups_daily_watermark")
+    assert city.origin < watermark <= now
+    assert env.scalar("select max(day) from rollups_daily") < watermark
+    for chunk in env.query(CLUSTERED):
+        closed_at = (
+            watermark if chunk["hypertable"] == "rollups_daily" else now - timedelta(hours=1)
+        )
+        assert chunk["clustered"] == (chunk["range_end"] <= closed_at)
+    assert_daily_rollups_are_the_readings(env)
+
+
 def test_every_query_kind_is_timed_through_the_api(env: ServiceEnv) -> None:
     plan = tiny_plan()
     city = load_tiny(env, plan)
+    settle_tiny(env, city.origin + timedelta(days=40))
 
     result = measure(env.settings, env.settings.database_url, plan, city.origin, 10)
 
