@@ -50,9 +50,11 @@ def create_app(settings: Settings) -> FastAPI:
             # the API's queries are short index scans: JIT compiling them costs more than it saves
             server_settings={"jit": "off"},
         )
+        app.state.latest_snapshots = latest.snapshot_cache(settings)
         try:
             yield
         finally:
+            await app.state.latest_snapshots.close()
             await stream.shutdown(app)
             await app.state.pool.close()
 

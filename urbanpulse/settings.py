@@ -38,6 +38,27 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    latest_max_age_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="how long an API process serves its snapshot of a /latest answer before "
+        "building it again",
+    )
+    latest_stale_s: float = Field(
+        default=25.0,
+        ge=0,
+        description="how much longer than latest_max_age_s a /latest snapshot is still served "
+        "while the next one is built; an older one is dropped, and the request waits",
+    )
+    latest_cache_max_entries: int = Field(
+        default=64, ge=1, description="/latest snapshots an API process keeps at most"
+    )
+    latest_cache_max_bytes: int = Field(
+        default=256 * 2**20,
+        ge=0,
+        description="the bytes of /latest snapshots an API process keeps at most; the least "
+        "recently used go first",
+    )
     cache_dir: Path = DEFAULT_CACHE
     timezone: str = Field(
         default="Europe/Paris",
