@@ -60,34 +60,31 @@ def station(gateway_id: str, latitude: float, longitude: float, altitude_m: floa
     return Station(gateway_id, latitude, longitude, altitude_m, head, tails)
 
 
-@dataclass(slots=True)
-class Rx:
-    station: Station
-    uplink_id: int
-    ns_time_ns: int
-    rssi: int
-    snr_tenths: int
-    channel: int
-    context: bytes
+# One gateway's reception: (station, uplink id, time received in Unix ns, RSSI, SNR in
+# tenths of dB, the concentrator's µs counter, published as the 4-byte big-endian
+# `context`). A plain tuple: there are two or three for every uplink.
+Rx = tuple[Station, int, int, int, int, int]
 
 
-@dataclass(slots=True)
-class Up:
-    dedup_id: str
-    time_ns: int
-    device: Identity
-    dev_addr: str
-    dr: int
-    f_cnt: int
-    f_port: int
-    payload: bytes
-    rx: tuple[Rx, ...]
-    channel: int
+# An uplink as ChirpStack publishes it: (deduplication id, time in Unix ns, device,
+# DevAddr, data rate, fCnt, fPort, payload, receptions, channel). A plain tuple, as Rx.
+Up = tuple[str, int, Identity, str, int, int, int, bytes, tuple[Rx, ...], int]
+
+
+@lru_cache(maxsize=64)
+def _day(unix_day: int) -> str:
+    return datetime.fromtimestamp(unix_day * 86400, UTC).strftime("%Y-%m-%dT")
+
+
+_SIXTY = tuple(f"{i:02d}" for i in range(60))
 
 
 @lru_cache(maxsize=4096)
 def _second(unix_s: int) -> str:
-    return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    """`%Y-%m-%dT%H:%M:%S`: the date from a per-day cache (a new second every few events)."""
+    day, second = divmod(unix_s, 86400)
+    minute = second // 60
+    return f"{_day(day)}{_SIXTY[minute // 60]}:{_SIXTY[minute % 60]}:{_SIXTY[second % 60]}"
 
 
 @lru_cache(maxsize=4096)
@@ -99,7 +96,7 @@ def rfc3339_ns(t_ns: int) -> str:
     """chrono's to_rfc3339 of a time in Unix nanoseconds."""
     seconds, nanos = divmod(t_ns, NS)
     if nanos % 1000:
-        return _second_point(seconds) + str(NS + nanos)[1:] + "+00:00"
+        return f"{_second_point(seconds)}{str(NS + nanos)[1:]}+00:00"
     if nanos == 0:
         return f"{_second(seconds)}+00:00"
     if nanos % 1_000_000 == 0:
@@ -130,7 +127,6 @@ def _signal(rssi: int, snr_tenths: int) -> str:
     return f'"rssi":{rssi}{snr}'
 
 
-@lru_cache(maxsize=256)
 def _tx_info(channel: int, dr: int) -> str:
     return (
         f'"txInfo":{{"frequency":{EU868_CHANNELS_HZ[channel]},"modulation":{{"lora":{{'
@@ -142,21 +138,50 @@ def _base64(data: bytes) -> str:
     return b2a_base64(data, newline=False).decode()
 
 
-def _rx_json(rx: Rx) -> str:
-    return (
-        f'{rx.station.head}{rx.uplink_id},"nsTime":"{rfc3339_ns(rx.ns_time_ns)}",'
-        f"{_signal(rx.rssi, rx.snr_tenths)}{rx.station.tails[rx.channel]}"
-        f'{_base64(rx.context)}","crcStatus":"CRC_OK"}}'
-    )
+# Texts by table, for what every up has: base64 of a 4-byte context (its first 24 bits as
+# two 12-bit halves, then the last byte with its padding), milliseconds, small numbers
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_12 = tuple(_B64[i >> 6] + _B64[i & 63] for i in range(4096))
+_B64_LAST = tuple(f"{_B64[i >> 2]}{_B64[(i & 3) << 4]}==" for i in range(256))
+_MS = tuple(f"{i:03d}" for i in range(1000))
+_SMALL = tuple(str(i) for i in range(256))
+_TX_INFO = tuple(tuple(_tx_info(channel, dr) for channel in range(len(EU868_CHANNELS_HZ)))
+                 for dr in range(16))  # fmt: skip
 
 
 def up_json(up: Up) -> bytes:
+    """The `up` event; a reception's `nsTime` is written from the up's `time` when they
+    differ by whole milliseconds (as they do: receptions and deduplication end are
+    milliseconds apart), which spares most of the time formatting."""
+    dedup_id, up_ns, device, dev_addr, dr, f_cnt, f_port, payload, receptions, channel = up
+    seconds, nanos = divmod(up_ns, NS)
+    sub_ms = nanos % 1_000_000
+    if nanos % 1000:  # nine fractional digits: the second, the milliseconds, the rest
+        second = _second_point(seconds)
+        tail = f"{str(1_000_000 + sub_ms)[1:]}+00:00"
+        time = f"{second}{_MS[nanos // 1_000_000]}{tail}"
+    else:
+        second = tail = ""
+        time = rfc3339_ns(up_ns)
+    rx_json = []
+    for station, uplink_id, rx_ns, rssi, snr_tenths, counter in receptions:
+        rx_nanos = nanos - (up_ns - rx_ns)
+        if tail and rx_nanos >= 0 and rx_nanos % 1_000_000 == sub_ms:
+            ns_time = f"{second}{_MS[rx_nanos // 1_000_000]}{tail}"
+        else:
+            ns_time = rfc3339_ns(rx_ns)
+        rx_json.append(
+            f'{station.head}{uplink_id},"nsTime":"{ns_time}",'
+            f"{_signal(rssi, snr_tenths)}{station.tails[channel]}"
+            f"{_B64_12[counter >> 20]}{_B64_12[counter >> 8 & 4095]}{_B64_LAST[counter & 255]}"
+            '","crcStatus":"CRC_OK"}'
+        )
     return (
-        f'{{"deduplicationId":"{up.dedup_id}","time":"{rfc3339_ns(up.time_ns)}","deviceInfo":'
-        f'{up.device.info_text},"devAddr":"{up.dev_addr}","adr":true,"dr":{up.dr},'
-        f'"fCnt":{up.f_cnt},"fPort":{up.f_port},"confirmed":false,"data":"{_base64(up.payload)}",'
-        f'"rxInfo":[{",".join(map(_rx_json, up.rx))}],{_tx_info(up.channel, up.dr)},'
-        f'"regionConfigId":"eu868"}}'
+        f'{{"deduplicationId":"{dedup_id}","time":"{time}","deviceInfo":{device.info_text},'
+        f'"devAddr":"{dev_addr}","adr":true,"dr":{_SMALL[dr]},"fCnt":{f_cnt},'
+        f'"fPort":{_SMALL[f_port]},"confirmed":false,'
+        f'"data":"{b2a_base64(payload, newline=False).decode()}",'
+        f'"rxInfo":[{",".join(rx_json)}],{_TX_INFO[dr][channel]},"regionConfigId":"eu868"}}'
     ).encode()
 
 
@@ -201,28 +226,25 @@ def _timestamp(field: Any, t_ns: int) -> None:
 def up_protobuf(up: Up) -> bytes:
     from chirpstack_api import gw, integration
 
+    dedup_id, time_ns, device, dev_addr, dr, f_cnt, f_port, payload, receptions, channel = up
     event = integration.UplinkEvent(
-        deduplication_id=up.dedup_id, dev_addr=up.dev_addr, adr=True, dr=up.dr, f_cnt=up.f_cnt,
-        f_port=up.f_port, confirmed=False, data=up.payload, region_config_id="eu868",
+        deduplication_id=dedup_id, dev_addr=dev_addr, adr=True, dr=dr, f_cnt=f_cnt,
+        f_port=f_port, confirmed=False, data=payload, region_config_id="eu868",
     )  # fmt: skip
-    _timestamp(event.time, up.time_ns)
-    _fill_info(event, up.device)
-    for r in up.rx:
+    _timestamp(event.time, time_ns)
+    _fill_info(event, device)
+    for station, uplink_id, rx_ns, rssi, snr_tenths, counter in receptions:
         rx = event.rx_info.add(
-            gateway_id=r.station.gateway_id, uplink_id=r.uplink_id, rssi=r.rssi,
-            snr=r.snr_tenths / 10, channel=r.channel, rf_chain=1 if r.channel < 3 else 0,
-            context=r.context, crc_status=gw.CRC_OK,
+            gateway_id=station.gateway_id, uplink_id=uplink_id, rssi=rssi,
+            snr=snr_tenths / 10, channel=channel, rf_chain=1 if channel < 3 else 0,
+            context=counter.to_bytes(4, "big"), crc_status=gw.CRC_OK,
         )  # fmt: skip
-        _timestamp(rx.ns_time, r.ns_time_ns)
-        rx.location.latitude, rx.location.longitude = r.station.latitude, r.station.longitude
-        rx.location.altitude = r.station.altitude_m
-    event.tx_info.frequency = EU868_CHANNELS_HZ[up.channel]
+        _timestamp(rx.ns_time, rx_ns)
+        rx.location.latitude, rx.location.longitude = station.latitude, station.longitude
+        rx.location.altitude = station.altitude_m
+    event.tx_info.frequency = EU868_CHANNELS_HZ[channel]
     lora = event.tx_info.modulation.lora
-    lora.bandwidth, lora.spreading_factor, lora.code_rate = (
-        125000,
-        spreading_factor(up.dr),
-        gw.CR_4_5,
-    )
+    lora.bandwidth, lora.spreading_factor, lora.code_rate = 125000, spreading_factor(dr), gw.CR_4_5
     return bytes(event.SerializeToString(deterministic=True))
 
 

@@ -9,29 +9,33 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Iterator
+from bisect import insort
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from simulators import air, bins, chirpstack, pedestrians, streetlights
 from simulators.city import Device, build_devices, make_stations, snr_db
 from simulators.faults import SimEvent
-from simulators.payloads import encode
+from simulators.payloads import encoder
 from simulators.radio import Radio
 from simulators.scenario import Scenario
 from simulators.vendors import ADAPTERS, MAINS_POWERED
 
 NS = 1_000_000_000
+_T = TypeVar("_T")
 REPORT, SWITCH, BURST = 0, 1, 2
 DEDUPLICATION_DELAY_NS = 200_000_000  # ChirpStack's default deduplication_delay
-UUID_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+UUID_CLEAR = ~(0xF << 76 | 0x4 << 60)  # the version nibble, the variant's second bit
+UUID_SET = 0x4 << 76 | 0x8 << 60
 
 
 class Engine:
     def __init__(self, scenario: Scenario, seed: int, start: datetime, fmt: str = "json",
                  topic_prefix: str = "") -> None:  # fmt: skip
         self.scenario, self.seed, self.fmt = scenario, seed, fmt
+        self.city, self.faults = scenario.city, scenario.faults
         self.start_ns = int(start.timestamp()) * NS + start.microsecond * 1000
         self.tz = ZoneInfo(scenario.city.timezone)
         self._offsets: dict[int, float] = {}
@@ -39,6 +43,7 @@ class Engine:
         self.devices = build_devices(scenario, seed, self.start_ns, self.stations, topic_prefix,
                                      self.utc_offset_s(self.start_ns / NS))  # fmt: skip
         self.rng = random.Random(seed ^ 0xE7E7)
+        self._getrandbits = self.rng.getrandbits
         names = [g.name for g in scenario.gateways]
         f = scenario.faults
         self.outages = [[(self.start_ns + int(o.at_s * NS), self.start_ns + int((o.at_s + o.for_s) * NS))
@@ -55,6 +60,9 @@ class Engine:
         self._write_status = chirpstack.status_protobuf if protobuf else chirpstack.status_json
         self._write_join = chirpstack.join_protobuf if protobuf else chirpstack.join_json
         self._index_bits = len(self.devices).bit_length()
+        self._encoders = {fleet.model: encoder(fleet.model) for fleet in scenario.fleets}
+        self._resets = f.fcnt_reset_per_day > 0
+        self._status_interval_ns = scenario.status_interval_s * NS
         self._later: list[tuple[int, int, SimEvent]] = []
         self._seq = 0
 
@@ -76,92 +84,124 @@ class Engine:
 
     def schedule(self, duration_s: float) -> Iterator[tuple[int, int, int]]:
         """Wake-ups (time ns, device index, REPORT | SWITCH | BURST) in time order."""
-        bits, index_mask = self._index_bits + 2, (1 << self._index_bits) - 1
-        for key in self._wakeups(duration_s):
-            yield key >> bits, key >> 2 & index_mask, key & 3
+
+        def woken(t: int, index: int, kind: int) -> tuple[int, int, int]:
+            return t, index, kind
+
+        return cast(Iterator[tuple[int, int, int]], self._run(duration_s, woken))  # no events
+
+    def events(self, duration_s: float) -> Iterator[SimEvent]:
+        """The events of the first `duration_s` simulated seconds, in generation order."""
+        return self._run(duration_s, self._wake)
 
     def _key(self, t: int, index: int, kind: int) -> int:
         """A wake-up as one int that sorts like the tuple (t, index, kind)."""
         return (t << self._index_bits | index) << 2 | kind
 
-    def _wakeups(self, duration_s: float) -> Iterator[int]:
-        """The schedule's wake-ups as keys (`_key`), in time order: each device's first
-        ones are placed at once, each next one once the previous has been handled."""
+    def _first_wakeups(self, duration_s: float) -> tuple[list[int], random.Random, int]:
+        """The schedule's first wake-ups as keys (`_key`), each device's first ones; the
+        draws for the next ones; the key where the schedule ends."""
         rng = random.Random(self.seed ^ 0x5C4E)
         key, devices = self._key, self.devices
-        heap = [key(self.start_ns + d.phase_ns, d.index, REPORT) for d in devices]
-        heap += [key(self._next_switch_ns(d, self.start_ns), d.index, SWITCH) for d in devices
+        keys = [key(self.start_ns + d.phase_ns, d.index, REPORT) for d in devices]
+        keys += [key(self._next_switch_ns(d, self.start_ns), d.index, SWITCH) for d in devices
                  if d.cabinet is not None]  # fmt: skip
         for burst in self.scenario.faults.bursts:
             at = self.start_ns + int(burst.at_s * NS)
-            heap += [key(at + int(rng.uniform(0, burst.within_s) * NS), d.index, BURST)
+            keys += [key(at + int(rng.uniform(0, burst.within_s) * NS), d.index, BURST)
                      for d in devices if d.fleet.device_class == burst.device_class]  # fmt: skip
-        heapq.heapify(heap)
-        return self._drain(heap, rng, key(self.start_ns + int(duration_s * NS), 0, 0))
+        return keys, rng, key(self.start_ns + int(duration_s * NS), 0, 0)
 
-    def _drain(self, heap: list[int], rng: random.Random, end_key: int) -> Iterator[int]:
-        """The heap's keys below `end_key` in order, a device's next report or switching
-        pushed once the consumer is back (its uplink may move the streetlight's state)."""
-        heappop, heapreplace, jitter = heapq.heappop, heapq.heapreplace, rng.random
-        devices, bits, index_mask = self.devices, self._index_bits, (1 << self._index_bits) - 1
+    def _run(
+        self, duration_s: float, wake: Callable[[int, int, int], _T | None]
+    ) -> Iterator[_T | SimEvent]:
+        """What `wake` makes of each wake-up in time order, and the deferred events as
+        their time comes (`wake` may defer some). A device's next report or switching is
+        placed once `wake` is back (its uplink may move the streetlight's state).
+
+        The wake-ups wait in buckets of 2^30 ns (about a second), each sorted when its turn
+        comes: one heap of the city's 60 000 keys spent its time in cache misses."""
+        keys, rng, end_key = self._first_wakeups(duration_s)
+        heappop, heappush, jitter = heapq.heappop, heapq.heappush, rng.random
+        later, devices = self._later, self.devices
+        bits, index_mask = self._index_bits, (1 << self._index_bits) - 1
+        shift = bits + 2 + 30
+        buckets: dict[int, list[int]] = {}
+        for key in keys:
+            buckets.setdefault(key >> shift, []).append(key)
+        ids = list(buckets)  # a heap of the buckets' ids
+        heapq.heapify(ids)
+        current: list[int] = []  # the bucket being drained, sorted, up to `position`
+        position = current_id = 0
         first_report = [self.start_ns + d.phase_ns for d in devices]
         interval_s = [d.fleet.interval_s for d in devices]
         rounds = [0] * len(devices)
-        while heap and heap[0] < end_key:
-            head = heap[0]
-            yield head
-            kind = head & 3
+        while True:
+            if position == len(current):
+                if not ids:
+                    break
+                current_id = heappop(ids)
+                current = buckets.pop(current_id)
+                current.sort()
+                position = 0
+            head = current[position]
+            if head >= end_key:
+                break
+            position += 1
+            t, index, kind = head >> bits + 2, head >> 2 & index_mask, head & 3
+            while later and later[0][0] <= t:
+                yield heappop(later)[2]
+            woken = wake(t, index, kind)
+            while later and later[0][0] <= t:  # a join, deferred by its uplink
+                yield heappop(later)[2]
+            if woken is not None:
+                yield woken
             if kind == REPORT:
-                index = head >> 2 & index_mask
                 done = rounds[index] = rounds[index] + 1
                 nominal = first_report[index] + int(done * interval_s[index] * NS)
                 at = nominal + int(1.5 * jitter() * NS)  # rng.uniform(0, 1.5): the same float
-                heapreplace(heap, (at << bits | index) << 2 | REPORT)
+                key = (at << bits | index) << 2 | REPORT
             elif kind == SWITCH:
-                index = head >> 2 & index_mask
-                at = self._next_switch_ns(devices[index], head >> bits + 2)
-                heapreplace(heap, (at << bits | index) << 2 | SWITCH)
+                key = (self._next_switch_ns(devices[index], t) << bits | index) << 2 | SWITCH
             else:
-                heappop(heap)
-
-    def events(self, duration_s: float) -> Iterator[SimEvent]:
-        """The events of the first `duration_s` simulated seconds, in generation order."""
-        return self._events(self._wakeups(duration_s))
-
-    def _events(self, wakeups: Iterator[int]) -> Iterator[SimEvent]:
-        later, silent, devices, uplink = self._later, self.silent, self.devices, self._uplink
-        bits, index_mask = self._index_bits + 2, (1 << self._index_bits) - 1
-        for key in wakeups:
-            t, index = key >> bits, key >> 2 & index_mask
-            while later and later[0][0] <= t:
-                yield heapq.heappop(later)[2]
-            window = silent.get(index) if silent else None
-            if window is None or not window[0] <= t < window[1]:
-                yield from uplink(devices[index], t, key & 3)
+                continue
+            bucket_id = key >> shift
+            if bucket_id == current_id:
+                insort(current, key, position)
+            elif (bucket := buckets.get(bucket_id)) is not None:
+                bucket.append(key)
+            else:
+                buckets[bucket_id] = [key]
+                heappush(ids, bucket_id)
         while later:
-            yield heapq.heappop(later)[2]
+            yield heappop(later)[2]
 
     def _defer(self, event: SimEvent) -> None:
         heapq.heappush(self._later, (event.at_ns, self._seq, event))
         self._seq += 1
 
     def _dedup_id(self) -> str:
-        h = f"{self.rng.getrandbits(128):032x}"
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{UUID_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+        """A UUID v4 from 128 random bits: version nibble 4, variant bits 10."""
+        h = (self._getrandbits(128) & UUID_CLEAR | UUID_SET).to_bytes(16, "big").hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _measure(self, device: Device, t: int, kind: int) -> dict[str, float]:
-        city, rng, t_s = self.scenario.city, self.rng, t / NS
-        local_s = t_s + self.utc_offset_s(t_s)
-        if device.cabinet is not None:
-            lit, dimmed, _ = streetlights.night_state(
-                device.cabinet, t_s, city.latitude, city.longitude, local_s - t_s
-            )
-            mask_before = device.cabinet.circuit_mask
-            state = streetlights.meter(device.cabinet, lit, dimmed, t_s, rng)
+        city, rng, t_s = self.city, self.rng, t / NS
+        offset_s = self._offsets.get(int(t_s // 3600))
+        local_s = t_s + (self.utc_offset_s(t_s) if offset_s is None else offset_s)
+        cabinet = device.cabinet
+        if cabinet is not None:
+            since, until, lit, dimmed = cabinet.held  # night_state's answer, most of the time
+            if not since <= t_s < until:
+                lit, dimmed, _ = streetlights.night_state(
+                    cabinet, t_s, city.latitude, city.longitude, local_s - t_s
+                )
+            mask_before = cabinet.circuit_mask
+            state = streetlights.meter(cabinet, lit, dimmed, t_s, rng)
             # switching on or off is reported as the switch item alone, a dimming step in full
-            switched = kind == SWITCH and device.cabinet.circuit_mask != mask_before
+            switched = kind == SWITCH and cabinet.circuit_mask != mask_before
             state["switch_only"] = 1.0 if switched else 0.0
-            return state  # fmt: skip
+            return state
         local_hour, weekday = local_s % 86400 / 3600, (int(local_s // 86400) + 3) % 7
         if device.bin is not None:
             state = bins.advance(device.bin, local_s, rng)
@@ -183,39 +223,47 @@ class Engine:
                      "total_out": device.totals[1], "uplinks": device.uplinks}  # fmt: skip
         return {**state, "battery_pct": battery, "battery_v": 2.4 + 1.2 * battery / 100}
 
-    def _uplink(self, device: Device, t: int, kind: int) -> tuple[SimEvent, ...]:
-        """The events of one uplink: its join first when it (re)joins, then the `up`; its
-        retransmission and the device's status are deferred to their time."""
-        rng, faults, fleet = self.rng, self.scenario.faults, device.fleet
-        channel = rng.randrange(8)
-        rx = self.radio.receptions(device.links, t, channel)
+    def _wake(self, t: int, index: int, kind: int) -> SimEvent | None:
+        """The `up` of device `index` waking at `t`, unless it is silent or nobody hears it.
+        Its join, when it (re)joins, its retransmission and its status are deferred to
+        their time (the join's is before the up's: it comes first)."""
+        silent = self.silent
+        if silent and index in silent and silent[index][0] <= t < silent[index][1]:
+            return None
+        device = self.devices[index]
+        rng, getrandbits, faults, fleet = self.rng, self._getrandbits, self.faults, device.fleet
+        channel = getrandbits(4)  # rng.randrange(8), draw for draw (CPython's _randbelow)
+        while channel > 7:
+            channel = getrandbits(4)
+        rx = self.radio.receptions(device.links, t)
         if not rx:  # nobody heard it: the frame counter moves on all the same
             device.f_cnt += 1
-            return ()
-        join: tuple[SimEvent, ...] = ()
-        reset_p = faults.fcnt_reset_per_day * fleet.interval_s / 86400
+            return None
+        reset_p = faults.fcnt_reset_per_day * fleet.interval_s / 86400 if self._resets else 0.0
         if not device.joined or (reset_p and rng.random() < reset_p):
-            join = (self._join(device, t),)
+            self._defer(self._join(device, t))
         state = self._measure(device, t, kind)
         vendor = ADAPTERS[fleet.model](state, device.identity.dev_eui)
-        f_port, payload = encode(fleet.model, vendor)
+        f_port, payload = self._encoders[fleet.model](vendor)
         intended: dict[str, Any] | None = vendor
         fault = ""
         if faults.corrupt and rng.random() < faults.corrupt:
             payload, intended, fault = self._corrupt(payload), None, "corrupt"
-        dedup = self._dedup_id()
-        up = chirpstack.Up(dedup, rx[-1].ns_time_ns + DEDUPLICATION_DELAY_NS, device.identity,
-                           device.dev_addr, device.dr, device.f_cnt, f_port, payload, rx, channel)  # fmt: skip
-        event = SimEvent(up.time_ns, device.topic_up, self._write_up(up), "up", fleet.device_class,
+        h = (getrandbits(128) & UUID_CLEAR | UUID_SET).to_bytes(16, "big").hex()  # _dedup_id()
+        dedup = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        time_ns = rx[-1][2] + DEDUPLICATION_DELAY_NS
+        up = (dedup, time_ns, device.identity, device.dev_addr, device.dr, device.f_cnt, f_port,
+              payload, rx, channel)  # fmt: skip
+        event = SimEvent(time_ns, device.topic_up, self._write_up(up), "up", fleet.device_class,
                          fleet.model, dedup, intended, fault)  # fmt: skip
         if faults.retransmission and rng.random() < faults.retransmission:
             self._retransmit(device, up, intended)
-        if t - device.last_status_ns >= self.scenario.status_interval_s * NS:
+        if t - device.last_status_ns >= self._status_interval_ns:
             device.last_status_ns = t
             self._report_status(device, up, state)
         device.f_cnt += 1
         device.uplinks += 1
-        return (*join, event)
+        return event
 
     def _join(self, device: Device, t: int) -> SimEvent:
         rng, fleet = self.rng, device.fleet
@@ -231,23 +279,24 @@ class Engine:
         self, device: Device, up: chirpstack.Up, intended: dict[str, Any] | None
     ) -> None:
         fleet = device.fleet
-        again_ns = up.time_ns + self.rng.randrange(2, 10) * NS
-        copy = chirpstack.Up(self._dedup_id(), again_ns, up.device, up.dev_addr, up.dr, up.f_cnt,
-                             up.f_port, up.payload, up.rx, up.channel)  # fmt: skip
+        again_ns = up[1] + self.rng.randrange(2, 10) * NS
+        dedup = self._dedup_id()
+        copy = (dedup, again_ns, *up[2:])
         self._defer(SimEvent(again_ns, device.topic_up, self._write_up(copy), "up",
-                             fleet.device_class, fleet.model, copy.dedup_id, intended,
+                             fleet.device_class, fleet.model, dedup, intended,
                              "retransmission"))  # fmt: skip
 
     def _report_status(self, device: Device, up: chirpstack.Up, state: dict[str, float]) -> None:
         fleet = device.fleet
+        dedup, time_ns, receptions = up[0], up[1], up[8]
         battery = None if fleet.model in MAINS_POWERED else state["battery_pct"]
         margin = device.margin_db + round(
-            max(r.snr_tenths for r in up.rx) / 10 - snr_db(device.links[0][1])
+            max([snr_tenths for _, _, _, _, snr_tenths, _ in receptions]) / 10
+            - snr_db(device.links[0][1])
         )
-        status = self._write_status(up.dedup_id, up.time_ns + 1_000_000, device.identity, margin,
-                                    battery)  # fmt: skip
-        self._defer(SimEvent(up.time_ns + 1_000_000, device.topic_status, status, "status",
-                             fleet.device_class, fleet.model, up.dedup_id))  # fmt: skip
+        status = self._write_status(dedup, time_ns + 1_000_000, device.identity, margin, battery)
+        self._defer(SimEvent(time_ns + 1_000_000, device.topic_status, status, "status",
+                             fleet.device_class, fleet.model, dedup))  # fmt: skip
 
     def _corrupt(self, payload: bytes) -> bytes:
         """A truncated frame, or one with a byte flipped (a buggy firmware, a bad radio)."""

@@ -102,23 +102,30 @@ def meter(
 ) -> dict[str, float]:
     """What the controller reads at `t_s`, energy integrated at the power held since the
     previous reading; `circuit_mask` has bit c set when circuit c + 1 is switched on."""
+    random = rng.random
     elapsed_s = t_s - cabinet.last_s
     cabinet.energy_wh += cabinet.power_w * (elapsed_s if elapsed_s > 0.0 else 0.0) / 3600.0
     cabinet.last_s = t_s
     level = (DIM_LEVEL if dimmed else 1.0) if lit else 0.0
-    power_w = alive_lamps(cabinet, t_s) * cabinet.lamp_w * level * rng.uniform(0.97, 1.03)
+    alive = cabinet.circuits - bisect.bisect_right(cabinet.lamp_failures_s, t_s)  # alive_lamps
+    # rng.uniform(a, b) is a + (b - a) * random(): written out, the same floats
+    power_w = alive * cabinet.lamp_w * level * (0.97 + (1.03 - 0.97) * random())
     cabinet.power_w = power_w
-    cabinet.circuit_mask = (1 << cabinet.circuits) - 1 if lit else 0
-    voltage_v = 230.0 + (rng.random() + rng.random() - 1.0) * 4.0
-    power_factor = rng.uniform(0.92, 0.98) if power_w > 0 else 0.0
+    cabinet.circuit_mask = mask = (1 << cabinet.circuits) - 1 if lit else 0
+    voltage_v = 230.0 + (random() + random() - 1.0) * 4.0
+    if power_w > 0:
+        power_factor = 0.92 + (0.98 - 0.92) * random()
+        current_a = power_w / (voltage_v * power_factor)
+    else:
+        power_factor = current_a = 0.0
     return {
         "power_w": power_w,
         "voltage_v": voltage_v,
         "power_factor": power_factor,
-        "current_a": power_w / (voltage_v * power_factor) if power_w > 0 else 0.0,
+        "current_a": current_a,
         "energy_wh": cabinet.energy_wh,
         "dim_pct": 100.0 * level,
-        "circuit_mask": float(cabinet.circuit_mask),
+        "circuit_mask": float(mask),
     }
 
 

@@ -7,7 +7,6 @@ gives back exactly the dict the adapter returns. The bytes come from the model's
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
 import decoders
@@ -37,25 +36,30 @@ def _clamp(x: float, low: int, high: int) -> int:
     return low if rounded < low else high if rounded > high else rounded
 
 
-@lru_cache(maxsize=256)
-def _mask_switches(mask: int) -> dict[str, str]:
-    return {f"switch_{c}": "on" if mask >> (c - 1) & 1 else "off" for c in range(1, 9)}
+# the eight circuits' states by mask (bit c - 1 for circuit c); a float mask finds its int
+_SWITCH_STATES: dict[float, dict[str, str]] = {
+    mask: {f"switch_{c}": "on" if mask >> (c - 1) & 1 else "off" for c in range(1, 9)}
+    for mask in range(256)
+}
 
 
 def _switches(state: State) -> dict[str, str]:
-    return dict(_mask_switches(int(state["circuit_mask"])))
+    return dict(_SWITCH_STATES[state["circuit_mask"]])
 
 
 def ws558(state: State, dev_eui: str) -> dict[str, Any]:
     if state.get("switch_only"):
         return _switches(state)
+    # _clamp written out: most reports of a city are these
+    pf, ma = round(state["power_factor"] * 100), round(state["current_a"] * 1000)
+    wh, w = round(state["energy_wh"]), round(state["power_w"])
     return {
-        **_mask_switches(int(state["circuit_mask"])),
-        "power_factor": _clamp(state["power_factor"] * 100, 0, 100),
-        "total_current": _clamp(state["current_a"] * 1000, 0, 0xFFFF),
-        "voltage": _tenths(state["voltage_v"]),
-        "power_consumption": _clamp(state["energy_wh"], 0, 0xFFFFFFFF),
-        "active_power": _clamp(state["power_w"], 0, 0xFFFFFFFF),
+        **_SWITCH_STATES[state["circuit_mask"]],
+        "power_factor": 0 if pf < 0 else 100 if pf > 100 else pf,
+        "total_current": 0 if ma < 0 else 0xFFFF if ma > 0xFFFF else ma,
+        "voltage": round(state["voltage_v"] * 10) / 10,
+        "power_consumption": 0 if wh < 0 else 0xFFFFFFFF if wh > 0xFFFFFFFF else wh,
+        "active_power": 0 if w < 0 else 0xFFFFFFFF if w > 0xFFFFFFFF else w,
     }
 
 
