@@ -158,7 +158,7 @@ def up_json(up: Up) -> bytes:
     sub_ms = nanos % 1_000_000
     if nanos % 1000:  # nine fractional digits: the second, the milliseconds, the rest
         second = _second_point(seconds)
-        tail = f"{str(1_000_000 + sub_ms)[1:]}+00:00"
+        tail = f"{_MS[sub_ms // 1000]}{_MS[sub_ms % 1000]}+00:00"
         time = f"{second}{_MS[nanos // 1_000_000]}{tail}"
     else:
         second = tail = ""
@@ -166,8 +166,12 @@ def up_json(up: Up) -> bytes:
     rx_json = []
     for station, uplink_id, rx_ns, rssi, snr_tenths, counter in receptions:
         rx_nanos = nanos - (up_ns - rx_ns)
-        if tail and rx_nanos >= 0 and rx_nanos % 1_000_000 == sub_ms:
+        if not tail or rx_nanos % 1_000_000 != sub_ms:
+            ns_time = rfc3339_ns(rx_ns)
+        elif rx_nanos >= 0:
             ns_time = f"{second}{_MS[rx_nanos // 1_000_000]}{tail}"
+        elif rx_nanos >= -NS:  # the second before
+            ns_time = f"{_second_point(seconds - 1)}{_MS[(rx_nanos + NS) // 1_000_000]}{tail}"
         else:
             ns_time = rfc3339_ns(rx_ns)
         rx_json.append(

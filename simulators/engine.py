@@ -132,18 +132,18 @@ class Engine:
         ids = list(buckets)  # a heap of the buckets' ids
         heapq.heapify(ids)
         current: list[int] = []  # the bucket being drained, sorted, up to `position`
-        position = current_id = 0
+        position = size = current_id = 0
         first_report = [self.start_ns + d.phase_ns for d in devices]
         interval_s = [d.fleet.interval_s for d in devices]
         rounds = [0] * len(devices)
         while True:
-            if position == len(current):
+            if position == size:
                 if not ids:
                     break
                 current_id = heappop(ids)
                 current = buckets.pop(current_id)
                 current.sort()
-                position = 0
+                position, size = 0, len(current)
             head = current[position]
             if head >= end_key:
                 break
@@ -168,6 +168,7 @@ class Engine:
             bucket_id = key >> shift
             if bucket_id == current_id:
                 insort(current, key, position)
+                size += 1
             elif (bucket := buckets.get(bucket_id)) is not None:
                 bucket.append(key)
             else:
@@ -187,12 +188,11 @@ class Engine:
 
     def _measure(self, device: Device, t: int, kind: int) -> dict[str, float]:
         city, rng, t_s = self.city, self.rng, t / NS
-        offset_s = self._offsets.get(int(t_s // 3600))
-        local_s = t_s + (self.utc_offset_s(t_s) if offset_s is None else offset_s)
         cabinet = device.cabinet
         if cabinet is not None:
             since, until, lit, dimmed = cabinet.held  # night_state's answer, most of the time
             if not since <= t_s < until:
+                local_s = t_s + self.utc_offset_s(t_s)
                 lit, dimmed, _ = streetlights.night_state(
                     cabinet, t_s, city.latitude, city.longitude, local_s - t_s
                 )
@@ -202,6 +202,7 @@ class Engine:
             switched = kind == SWITCH and cabinet.circuit_mask != mask_before
             state["switch_only"] = 1.0 if switched else 0.0
             return state
+        local_s = t_s + self.utc_offset_s(t_s)
         local_hour, weekday = local_s % 86400 / 3600, (int(local_s // 86400) + 3) % 7
         if device.bin is not None:
             state = bins.advance(device.bin, local_s, rng)

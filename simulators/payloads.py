@@ -27,11 +27,11 @@ ItemWriter = Callable[[Vendor], Encoded]
 
 CACHE_SIZE = 1 << 16
 SWITCHES = tuple(f"switch_{c}" for c in range(1, 9))
-# the items of a model's periodic report, in the order its encoder writes them
+# the items of a model's periodic report, in the order its encoder writes them; items
+# whose values take few combinations may be kept together
 ITEM_CHAINS: dict[str, tuple[tuple[str, ...], ...]] = {
     "milesight-ws558": (
-        SWITCHES,
-        ("power_factor",),
+        (*SWITCHES, "power_factor"),  # two items, as one: a few dozen combinations
         ("total_current",),
         ("voltage",),
         ("power_consumption",),
@@ -72,9 +72,9 @@ def encode(model: str, vendor: Vendor) -> Encoded:
 @cache
 def encoder(model: str) -> ItemWriter:
     """The memoized encoder of a model: whole frames, or item by item for a chain."""
-    whole = _whole_frames(model)
     if model in FIELDS:
-        return _with_field(model, FIELDS[model], whole)
+        return _with_field(model, FIELDS[model])
+    whole = _whole_frames(model)
     chain = ITEM_CHAINS.get(model)
     if chain is None:
         return whole
@@ -177,24 +177,42 @@ def _chain(chain: Sequence[tuple[str, ...]], items: Sequence[Item],
     return write
 
 
-def _with_field(model: str, field: Field, whole: ItemWriter) -> ItemWriter:
-    """Frames from the cache with `field` at 0, its bytes written in; a value the layout
-    cannot hold exactly goes through the encoder."""
+def _with_field(model: str, field: Field) -> ItemWriter:
+    """Frames kept by the report's other values, with `field` at 0, its bytes written in
+    (each kept frame checked against the encoder once); a report of other keys, or a value
+    the layout cannot hold exactly, goes through the encoder."""
     key, start, end, scale = field.key, field.offset, field.offset + field.width, field.scale
     low, high = -(1 << 8 * field.width - 1), 1 << 8 * field.width - 1
-    checked: set[bytes] = set()
+    shape: list[tuple[int, Callable[[Vendor], Any]]] = []  # the first report's: size, others
+    frames: dict[Any, tuple[int, bytes, bytes]] = {}  # (fPort, bytes before, bytes after)
 
     def write(vendor: Vendor) -> Encoded:
         value = vendor.get(key)
-        raw = round(value * scale) if isinstance(value, float) else None
-        if raw is None or not low <= raw < high or raw / scale != value:
+        if type(value) is not float:
             return _encode(model, vendor)
-        f_port, zero = whole({**vendor, key: 0.0})
-        frame = zero[:start] + raw.to_bytes(end - start, "big", signed=True) + zero[end:]
-        if zero not in checked:
+        raw = round(value * scale)
+        if not low <= raw < high or raw / scale != value:
+            return _encode(model, vendor)
+        if not shape:
+            shape.append((len(vendor), itemgetter(*(k for k in vendor if k != key))))
+        size, others_of = shape[0]
+        if len(vendor) != size:
+            return _encode(model, vendor)
+        try:
+            others = others_of(vendor)
+        except KeyError:
+            return _encode(model, vendor)
+        kept = frames.get(others)
+        if kept is None:
+            f_port, zero = _encode(model, {**vendor, key: 0.0})
+            kept = f_port, zero[:start], zero[end:]
+            frame = zero[:start] + raw.to_bytes(end - start, "big", signed=True) + zero[end:]
             if _encode(model, vendor) != (f_port, frame):
                 raise AssertionError(f"{model} {key}: not {end - start} bytes at {start}")
-            checked.add(zero)
-        return f_port, frame
+            if len(frames) >= CACHE_SIZE:
+                frames.clear()
+            frames[others] = kept
+        f_port, before, after = kept
+        return f_port, before + raw.to_bytes(end - start, "big", signed=True) + after
 
     return write
