@@ -1,4 +1,4 @@
-"""ChirpStack v4 `up`, `status` and `join` events, written as ChirpStack writes them.
+"""ChirpStack v4 `up`, `status`, `join` and `log` events, written as ChirpStack writes them.
 
 JSON as pbjson emits it: proto field order; every field of the integration messages, even
 at its default; nested gw/common zero values left out (`channel` 0, `rfChain` 0,
@@ -214,6 +214,37 @@ def join_json(dedup_id: str, time_ns: int, device: Identity, dev_addr: str) -> b
     return b"".join((head.encode(), device.info_json, tail.encode()))
 
 
+# The log events of a frame ChirpStack's frame-counter validation drops (chirpstack
+# src/uplink/data.rs, handle_retransmission_reset): level, code, description. The event's
+# time is the uplink's, its context the frame's deduplication id.
+F_CNT_RETRANSMISSION = (
+    "WARNING",
+    "UPLINK_F_CNT_RETRANSMISSION",
+    "Uplink was flagged as re-transmission / frame-counter did not increment",
+)
+F_CNT_RESET = ("WARNING", "UPLINK_F_CNT_RESET", "Frame-counter reset or rollover detected")
+LogMessage = tuple[str, str, str]
+
+
+def f_cnt_check(f_cnt: int, expected: int) -> LogMessage | None:
+    """ChirpStack's frame-counter validation of a frame with `f_cnt` when it expects
+    `expected` (not skipped): None if it takes the frame, else the log it publishes
+    instead of an `up` (the frame is dropped)."""
+    if f_cnt >= expected:
+        return None
+    return F_CNT_RETRANSMISSION if f_cnt == expected - 1 else F_CNT_RESET
+
+
+def log_json(time_ns: int, device: Identity, message: LogMessage, context: dict[str, str]) -> bytes:
+    level, code, description = message
+    head = f'{{"time":"{rfc3339_ns(time_ns)}","deviceInfo":'
+    tail = (
+        f',"level":"{level}","code":"{code}","description":{orjson.dumps(description).decode()},'
+        f'"context":{orjson.dumps(context).decode()}}}'
+    )
+    return b"".join((head.encode(), device.info_json, tail.encode()))
+
+
 def _fill_info(message: Any, device: Identity) -> None:
     info, d = message.device_info, device.info
     info.tenant_id, info.tenant_name = d["tenantId"], d["tenantName"]
@@ -273,4 +304,20 @@ def join_protobuf(dedup_id: str, time_ns: int, device: Identity, dev_addr: str) 
     )
     _timestamp(event.time, time_ns)
     _fill_info(event, device)
+    return bytes(event.SerializeToString(deterministic=True))
+
+
+def log_protobuf(
+    time_ns: int, device: Identity, message: LogMessage, context: dict[str, str]
+) -> bytes:
+    from chirpstack_api import integration
+
+    level, code, description = message
+    event = integration.LogEvent(
+        level=integration.LogLevel.Value(level), code=integration.LogCode.Value(code),
+        description=description,
+    )  # fmt: skip
+    _timestamp(event.time, time_ns)
+    _fill_info(event, device)
+    event.context.update(context)
     return bytes(event.SerializeToString(deterministic=True))

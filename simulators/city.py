@@ -34,6 +34,7 @@ class Device:
     topic_up: str
     topic_status: str
     topic_join: str
+    topic_log: str
     dev_addr: str
     f_cnt: int
     links: list[tuple[int, float]]
@@ -47,6 +48,10 @@ class Device:
     uplinks: int = 0
     joined: bool = True
     last_status_ns: int = 0
+    # after a reset of the device's frame counter: the one ChirpStack expects next, and the
+    # device's uplinks since then (None, 0 while they agree)
+    expected_f_cnt: int | None = None
+    unanswered: int = 0
 
 
 def path_loss_db(distance_km: float) -> float:
@@ -132,6 +137,7 @@ def build_devices(
             device = Device(
                 index=len(devices), fleet=fleet, zone=zone, identity=identity(info),
                 topic_up=base + "up", topic_status=base + "status", topic_join=base + "join",
+                topic_log=base + "log",
                 dev_addr=f"{rng.getrandbits(25):08x}", f_cnt=rng.randint(0, 60000), links=links,
                 dr=dr, margin_db=margin, phase_ns=int(phase_s * NS),
                 battery_pct=rng.uniform(40.0, 100.0),

@@ -1,6 +1,7 @@
 """The city in motion: a schedule of device wake-ups (periodic reports, streetlight
 switching, bursts) turned into the ChirpStack events the city's network server publishes,
-with the device-side faults (corrupt payloads, fCnt resets, silent devices, gateway outages).
+with the device-side faults (corrupt payloads, retransmissions, fCnt resets, silent
+devices, gateway outages) and the `log` events ChirpStack publishes for them.
 
 Pure: the same scenario, seed and start give the same events, byte for byte."""
 
@@ -59,6 +60,7 @@ class Engine:
         self._write_up = chirpstack.up_protobuf if protobuf else chirpstack.up_json
         self._write_status = chirpstack.status_protobuf if protobuf else chirpstack.status_json
         self._write_join = chirpstack.join_protobuf if protobuf else chirpstack.join_json
+        self._write_log = chirpstack.log_protobuf if protobuf else chirpstack.log_json
         self._index_bits = len(self.devices).bit_length()
         self._encoders = {fleet.model: encoder(fleet.model) for fleet in scenario.fleets}
         self._resets = f.fcnt_reset_per_day > 0
@@ -238,11 +240,18 @@ class Engine:
             channel = getrandbits(4)
         rx = self.radio.receptions(device.links, t)
         if not rx:  # nobody heard it: the frame counter moves on all the same
-            device.f_cnt += 1
+            self._unanswered(device)
             return None
         reset_p = faults.fcnt_reset_per_day * fleet.interval_s / 86400 if self._resets else 0.0
-        if not device.joined or (reset_p and rng.random() < reset_p):
+        if not device.joined:
             self._defer(self._join(device, t))
+        elif reset_p and rng.random() < reset_p:
+            self._reset(device, t)
+        if device.expected_f_cnt is not None:
+            message = chirpstack.f_cnt_check(device.f_cnt, device.expected_f_cnt)
+            if message is not None:
+                return self._dropped(device, rx, message)
+            device.expected_f_cnt, device.unanswered = None, 0  # caught up: taken again
         state = self._measure(device, t, kind)
         vendor = ADAPTERS[fleet.model](state, device.identity.dev_eui)
         f_port, payload = self._encoders[fleet.model](vendor)
@@ -266,9 +275,41 @@ class Engine:
         device.uplinks += 1
         return event
 
+    def _reset(self, device: Device, t: int) -> None:
+        """A reboot that restarts the frame counter, in the session ChirpStack holds (it
+        takes the counter as it comes when the device skips the check), or in a new one
+        when the device rejoins as it boots."""
+        if not self.faults.rejoin_after_uplinks:
+            self._defer(self._join(device, t))
+            return
+        if device.expected_f_cnt is None and not device.fleet.skip_fcnt_check:
+            device.expected_f_cnt, device.unanswered = device.f_cnt, 0
+        device.f_cnt = 0
+
+    def _unanswered(self, device: Device) -> None:
+        """An uplink ChirpStack did not take: once enough went unanswered after a reset,
+        the device rejoins at its next one."""
+        device.f_cnt += 1
+        if device.expected_f_cnt is not None:
+            device.unanswered += 1
+            if device.unanswered >= self.faults.rejoin_after_uplinks:
+                device.joined = False
+
+    def _dropped(self, device: Device, rx: tuple[chirpstack.Rx, ...],
+                 message: chirpstack.LogMessage) -> SimEvent:  # fmt: skip
+        """The `log` ChirpStack publishes for a frame its frame-counter check drops."""
+        fleet, dedup = device.fleet, self._dedup_id()
+        time_ns = rx[-1][2] + DEDUPLICATION_DELAY_NS
+        payload = self._write_log(time_ns, device.identity, message, {"deduplication_id": dedup})
+        device.uplinks += 1
+        self._unanswered(device)
+        return SimEvent(time_ns, device.topic_log, payload, "log", fleet.device_class,
+                        fleet.model, dedup, None, "fcnt_reset")  # fmt: skip
+
     def _join(self, device: Device, t: int) -> SimEvent:
         rng, fleet = self.rng, device.fleet
         device.joined, device.f_cnt = True, 0
+        device.expected_f_cnt, device.unanswered = None, 0
         device.dev_addr = f"{rng.getrandbits(25):08x}"
         join_ns = t - rng.randrange(3, 9) * NS
         dedup = self._dedup_id()
@@ -279,13 +320,20 @@ class Engine:
     def _retransmit(
         self, device: Device, up: chirpstack.Up, intended: dict[str, Any] | None
     ) -> None:
+        """The frame again, a few seconds later: an `up` of the same fCnt if the device
+        skips the frame-counter check, else the `log` of the frame ChirpStack drops."""
         fleet = device.fleet
         again_ns = up[1] + self.rng.randrange(2, 10) * NS
         dedup = self._dedup_id()
-        copy = (dedup, again_ns, *up[2:])
-        self._defer(SimEvent(again_ns, device.topic_up, self._write_up(copy), "up",
-                             fleet.device_class, fleet.model, dedup, intended,
-                             "retransmission"))  # fmt: skip
+        if fleet.skip_fcnt_check:
+            payload = self._write_up((dedup, again_ns, *up[2:]))
+            self._defer(SimEvent(again_ns, device.topic_up, payload, "up", fleet.device_class,
+                                 fleet.model, dedup, intended, "retransmission"))  # fmt: skip
+        else:
+            payload = self._write_log(again_ns, device.identity, chirpstack.F_CNT_RETRANSMISSION,
+                                      {"deduplication_id": dedup})  # fmt: skip
+            self._defer(SimEvent(again_ns, device.topic_log, payload, "log", fleet.device_class,
+                                 fleet.model, dedup, None, "retransmission"))  # fmt: skip
 
     def _report_status(self, device: Device, up: chirpstack.Up, state: dict[str, float]) -> None:
         fleet = device.fleet

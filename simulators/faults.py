@@ -1,8 +1,12 @@
 """Faults on demand: what a scenario asks for, and the publication-side faults (duplicates,
 redeliveries, out-of-order and late events) applied to a stream of events.
 
-Device-side faults (corrupt payloads, fCnt resets, silent devices, gateway outages,
-bursts) change what is generated and are applied by `simulators.engine`."""
+Device-side faults (corrupt payloads, retransmissions, fCnt resets, silent devices,
+gateway outages, bursts) change what is generated and are applied by `simulators.engine`.
+An fCnt reset is a reboot that restarts the frame counter in the session ChirpStack
+holds: ChirpStack drops the frames (a `log` each) until the device rejoins, which it does
+once `rejoin_after_uplinks` uplinks went unanswered (an assumption: firmwares check the
+link with LinkCheckReq or ADRACKReq); with 0 it rejoins as it boots."""
 
 from __future__ import annotations
 
@@ -48,6 +52,7 @@ class Faults:
     late_delay_s: float = 3600.0
     corrupt: float = 0.0
     fcnt_reset_per_day: float = 0.0
+    rejoin_after_uplinks: int = 8
     silent_fraction: float = 0.0
     silent_after_s: float = 0.0
     silent_for_s: float | None = None
@@ -99,9 +104,12 @@ def read_faults(node: Node, gateways: set[str]) -> Faults:
                 values[f"{key}_delay_s"] = delay
     faults = Faults(**values)  # type: ignore[arg-type]
     if "fcnt_reset" in f:
-        reset = f["fcnt_reset"].fields(("per_device_per_day",))
+        reset = f["fcnt_reset"].fields(("per_device_per_day", "rejoin_after_uplinks"))
         rate = f["fcnt_reset"].require(reset, "per_device_per_day").number(minimum=0)
         faults = replace(faults, fcnt_reset_per_day=rate)
+        if "rejoin_after_uplinks" in reset:
+            rejoin = reset["rejoin_after_uplinks"].integer(minimum=0)
+            faults = replace(faults, rejoin_after_uplinks=rejoin)
     if "silent" in f:
         s = f["silent"].fields(("fraction", "after_s", "for_s"))
         faults = replace(

@@ -48,6 +48,12 @@ class Node:
             raise self.error(f"must be more than {above:g}, got {raw}")
         return value
 
+    def boolean(self) -> bool:
+        raw = self._scalar("true or false")
+        if raw.lower() not in ("true", "false"):
+            raise self.error(f"expected true or false, got {raw!r}")
+        return raw.lower() == "true"
+
     def integer(self, minimum: int | None = None) -> int:
         raw = self._scalar("an integer")
         try:

@@ -60,11 +60,15 @@ class GatewaySpec:
 
 @dataclass(frozen=True, slots=True)
 class Fleet:
+    """`skip_fcnt_check`: ChirpStack's "disable frame-counter validation" for the fleet's
+    devices (it then publishes a retransmission or a restarted counter as an `up`)."""
+
     device_class: str
     model: str
     count: int
     interval_s: float
     zones: tuple[str, ...]
+    skip_fcnt_check: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +146,7 @@ def _zone(node: Node) -> Zone:
 
 
 def _fleet(node: Node, zones: dict[str, Zone]) -> Fleet:
-    f = node.fields(("class", "model", "count", "interval_s", "zones"))
+    f = node.fields(("class", "model", "count", "interval_s", "zones", "skip_fcnt_check"))
     device_class = node.require(f, "class").choice(DEVICE_CLASSES, "device class")
     model_node = node.require(f, "model")
     model = model_node.text()
@@ -161,6 +165,7 @@ def _fleet(node: Node, zones: dict[str, Zone]) -> Fleet:
         node.require(f, "count").integer(minimum=1),
         node.require(f, "interval_s").number(above=0),
         names,
+        f["skip_fcnt_check"].boolean() if "skip_fcnt_check" in f else False,
     )
 
 

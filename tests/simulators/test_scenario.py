@@ -69,3 +69,19 @@ def test_unknown_keys_zones_gateways_and_broken_yaml_point_at_their_line() -> No
     bad_gateway = GOOD + "faults:\n  gateway_outage:\n    - {gateway: x, at_s: 1, for_s: 2}\n"
     assert "line 15: unknown gateway 'x'" in refused(bad_gateway)
     assert refused(GOOD + "\tbad: 1\n").startswith("scenarios/x.yaml line 13:")
+
+
+def test_frame_counter_faults_and_checks_are_read() -> None:
+    text = GOOD + "    skip_fcnt_check: true\nfaults:\n"
+    scenario = parse_scenario(
+        text + "  fcnt_reset: {per_device_per_day: 0.5, rejoin_after_uplinks: 0}\n", "x.yaml"
+    )
+    assert scenario.fleets[0].skip_fcnt_check
+    assert (scenario.faults.fcnt_reset_per_day, scenario.faults.rejoin_after_uplinks) == (0.5, 0)
+    default = parse_scenario(GOOD + "faults:\n  fcnt_reset: {per_device_per_day: 1}\n", "x.yaml")
+    assert not default.fleets[0].skip_fcnt_check
+    assert default.faults.rejoin_after_uplinks == 8
+    message = refused(GOOD + "    skip_fcnt_check: sometimes\n")
+    assert message == "scenarios/x.yaml line 13: expected true or false, got 'sometimes'"
+    negative = refused(text + "  fcnt_reset: {per_device_per_day: 1, rejoin_after_uplinks: -1}\n")
+    assert negative == "scenarios/x.yaml line 15: must be at least 0, got -1"
