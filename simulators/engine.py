@@ -185,8 +185,8 @@ class Engine:
 
     def _dedup_id(self) -> str:
         """A UUID v4 from 128 random bits: version nibble 4, variant bits 10."""
-        h = (self._getrandbits(128) & UUID_CLEAR | UUID_SET).to_bytes(16, "big").hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        b = (self._getrandbits(128) & UUID_CLEAR | UUID_SET).to_bytes(16, "big")
+        return f"{b[:4].hex()}-{b[4:10].hex('-', 2)}-{b[10:].hex()}"
 
     def _measure(self, device: Device, t: int, kind: int) -> dict[str, float]:
         city, rng, t_s = self.city, self.rng, t / NS
@@ -259,8 +259,8 @@ class Engine:
         fault = ""
         if faults.corrupt and rng.random() < faults.corrupt:
             payload, intended, fault = self._corrupt(payload), None, "corrupt"
-        h = (getrandbits(128) & UUID_CLEAR | UUID_SET).to_bytes(16, "big").hex()  # _dedup_id()
-        dedup = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        b = (getrandbits(128) & UUID_CLEAR | UUID_SET).to_bytes(16, "big")  # _dedup_id()
+        dedup = f"{b[:4].hex()}-{b[4:10].hex('-', 2)}-{b[10:].hex()}"
         time_ns = rx[-1][2] + DEDUPLICATION_DELAY_NS
         up = (dedup, time_ns, device.identity, device.dev_addr, device.dr, device.f_cnt, f_port,
               payload, rx, channel)  # fmt: skip
