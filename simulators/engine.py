@@ -27,6 +27,7 @@ from simulators.vendors import ADAPTERS, MAINS_POWERED
 NS = 1_000_000_000
 _T = TypeVar("_T")
 REPORT, SWITCH, BURST = 0, 1, 2
+BUCKET_BITS = 30  # wake-ups wait in buckets of 2^30 ns
 DEDUPLICATION_DELAY_NS = 200_000_000  # ChirpStack's default deduplication_delay
 UUID_CLEAR = ~(0xF << 76 | 0x4 << 60)  # the version nibble, the variant's second bit
 UUID_SET = 0x4 << 76 | 0x8 << 60
@@ -90,19 +91,20 @@ class Engine:
         def woken(t: int, index: int, kind: int) -> tuple[int, int, int]:
             return t, index, kind
 
-        return cast(Iterator[tuple[int, int, int]], self._run(duration_s, woken))  # no events
+        wakeups = self._run(*self._first_wakeups(duration_s), woken)
+        return cast(Iterator[tuple[int, int, int]], wakeups)  # and no events
 
     def events(self, duration_s: float) -> Iterator[SimEvent]:
         """The events of the first `duration_s` simulated seconds, in generation order."""
-        return self._run(duration_s, self._wake)
+        return self._run(*self._first_wakeups(duration_s), self._wake)
 
     def _key(self, t: int, index: int, kind: int) -> int:
         """A wake-up as one int that sorts like the tuple (t, index, kind)."""
         return (t << self._index_bits | index) << 2 | kind
 
-    def _first_wakeups(self, duration_s: float) -> tuple[list[int], random.Random, int]:
-        """The schedule's first wake-ups as keys (`_key`), each device's first ones; the
-        draws for the next ones; the key where the schedule ends."""
+    def _first_wakeups(self, duration_s: float) -> tuple[dict[int, list[int]], random.Random, int]:
+        """The schedule's first wake-ups, each device's first ones, as keys (`_key`) by
+        bucket (`_run`); the draws for the next ones; the key where the schedule ends."""
         rng = random.Random(self.seed ^ 0x5C4E)
         key, devices = self._key, self.devices
         keys = [key(self.start_ns + d.phase_ns, d.index, REPORT) for d in devices]
@@ -112,25 +114,26 @@ class Engine:
             at = self.start_ns + int(burst.at_s * NS)
             keys += [key(at + int(rng.uniform(0, burst.within_s) * NS), d.index, BURST)
                      for d in devices if d.fleet.device_class == burst.device_class]  # fmt: skip
-        return keys, rng, key(self.start_ns + int(duration_s * NS), 0, 0)
+        buckets: dict[int, list[int]] = {}
+        shift = self._index_bits + 2 + BUCKET_BITS
+        for k in keys:
+            buckets.setdefault(k >> shift, []).append(k)
+        return buckets, rng, key(self.start_ns + int(duration_s * NS), 0, 0)
 
     def _run(
-        self, duration_s: float, wake: Callable[[int, int, int], _T | None]
-    ) -> Iterator[_T | SimEvent]:
+        self, buckets: dict[int, list[int]], rng: random.Random, end_key: int,
+        wake: Callable[[int, int, int], _T | None],
+    ) -> Iterator[_T | SimEvent]:  # fmt: skip
         """What `wake` makes of each wake-up in time order, and the deferred events as
         their time comes (`wake` may defer some). A device's next report or switching is
         placed once `wake` is back (its uplink may move the streetlight's state).
 
-        The wake-ups wait in buckets of 2^30 ns (about a second), each sorted when its turn
-        comes: one heap of the city's 60 000 keys spent its time in cache misses."""
-        keys, rng, end_key = self._first_wakeups(duration_s)
+        The wake-ups wait in buckets of 2^BUCKET_BITS ns (about a second), each sorted when
+        its turn comes: one heap of the city's 60 000 keys spent its time in cache misses."""
         heappop, heappush, jitter = heapq.heappop, heapq.heappush, rng.random
         later, devices = self._later, self.devices
         bits, index_mask = self._index_bits, (1 << self._index_bits) - 1
-        shift = bits + 2 + 30
-        buckets: dict[int, list[int]] = {}
-        for key in keys:
-            buckets.setdefault(key >> shift, []).append(key)
+        shift = bits + 2 + BUCKET_BITS
         ids = list(buckets)  # a heap of the buckets' ids
         heapq.heapify(ids)
         current: list[int] = []  # the bucket being drained, sorted, up to `position`
