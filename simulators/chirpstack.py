@@ -134,10 +134,6 @@ def _tx_info(channel: int, dr: int) -> str:
     )
 
 
-def _base64(data: bytes) -> str:
-    return b2a_base64(data, newline=False).decode()
-
-
 # Texts by table, for what every up has: base64 of a 4-byte context (its first 24 bits as
 # two 12-bit halves, then the last byte with its padding), milliseconds, small numbers
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

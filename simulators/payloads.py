@@ -164,14 +164,14 @@ def _chain(chain: Sequence[tuple[str, ...]], items: Sequence[Item],
     def write(vendor: Vendor) -> Encoded:
         if len(vendor) != len(keys):
             return whole(vendor)
+        f_port, frame = 0, b""
         try:
             values = values_of(vendor)
-        except KeyError:
+            for where, item in parts:
+                f_port, part = item[values[where]]
+                frame += part
+        except (KeyError, TypeError):  # other keys, or an unhashable value
             return whole(vendor)
-        f_port, frame = 0, b""
-        for where, item in parts:
-            f_port, part = item[values[where]]
-            frame += part
         return f_port, frame
 
     return write
@@ -200,9 +200,9 @@ def _with_field(model: str, field: Field) -> ItemWriter:
             return _encode(model, vendor)
         try:
             others = others_of(vendor)
-        except KeyError:
+            kept = frames.get(others)
+        except (KeyError, TypeError):  # other keys, or an unhashable value
             return _encode(model, vendor)
-        kept = frames.get(others)
         if kept is None:
             f_port, zero = _encode(model, {**vendor, key: 0.0})
             kept = f_port, zero[:start], zero[end:]

@@ -93,10 +93,6 @@ def switch_times(
     return on, dim, undim, off
 
 
-def alive_lamps(cabinet: Cabinet, t_s: float) -> int:
-    return cabinet.circuits - bisect.bisect_right(cabinet.lamp_failures_s, t_s)
-
-
 def meter(
     cabinet: Cabinet, lit: bool, dimmed: bool, t_s: float, rng: random.Random
 ) -> dict[str, float]:
@@ -107,7 +103,7 @@ def meter(
     cabinet.energy_wh += cabinet.power_w * (elapsed_s if elapsed_s > 0.0 else 0.0) / 3600.0
     cabinet.last_s = t_s
     level = (DIM_LEVEL if dimmed else 1.0) if lit else 0.0
-    alive = cabinet.circuits - bisect.bisect_right(cabinet.lamp_failures_s, t_s)  # alive_lamps
+    alive = cabinet.circuits - bisect.bisect_right(cabinet.lamp_failures_s, t_s)  # lamps lit
     # rng.uniform(a, b) is a + (b - a) * random(): written out, the same floats
     power_w = alive * cabinet.lamp_w * level * (0.97 + (1.03 - 0.97) * random())
     cabinet.power_w = power_w
