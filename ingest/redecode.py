@@ -19,7 +19,7 @@ import asyncpg
 import numpy as np
 
 import decoders
-from ingest import store
+from ingest import rollups_daily, store
 
 SELECT = """
 select u.time, u.deduplication_id, u.dev_eui, u.f_port, u.payload,
@@ -175,6 +175,8 @@ async def redecode(
                 )
             await conn.execute(CLEAR_ROLLUPS)
             await conn.execute(RECOMPUTE_ROLLUPS)
+            # hourly rollups of closed days changed: their daily sums are summed again
+            await rollups_daily.mark_stale(conn, sorted({o[0] for o in outcomes}))
             await conn.execute(REFILL_LATEST)
             if readings:
                 await conn.execute(RAISE_LATEST)

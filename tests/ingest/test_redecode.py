@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import orjson
 import pytest
 
-from ingest import store
+from ingest import rollups_daily, store
 from ingest.pipeline import Message, ModelResolver, process
 from ingest.redecode import RedecodeTotals, redecode
 from simulators.simulate import messages
@@ -40,6 +41,17 @@ async def run_redecode(env: ServiceEnv, **options: object) -> RedecodeTotals:
     conn = await asyncpg.connect(env.settings.database_url)
     try:
         return await redecode(conn, chunk=70, **options)  # type: ignore[arg-type]
+    finally:
+        await conn.close()
+
+
+async def close_days(env: ServiceEnv) -> None:
+    """Hand every day of the stream over to the daily rollups and sum the stale ones."""
+    conn = await asyncpg.connect(env.settings.database_url)
+    try:
+        await rollups_daily.refresh(
+            conn, ZoneInfo("UTC"), START + timedelta(days=3), timedelta(hours=1)
+        )
     finally:
         await conn.close()
 
@@ -139,3 +151,33 @@ def test_only_the_chosen_model_and_period_are_redecoded(env: ServiceEnv) -> None
     assert env.scalar("select min(time) from uplinks where decode_status = 'ok'") >= datetime(
         2026, 11, 1, 1, tzinfo=UTC
     )
+
+
+def daily_equals_hourly(env: ServiceEnv) -> bool:
+    daily = env.query(
+        "select day, dev_eui, quantity, channel, count from rollups_daily order by 1, 2, 3, 4"
+    )
+    hourly = env.query(
+        "select date_trunc('day', bucket, 'UTC'), dev_eui, quantity, channel, sum(count) "
+        "from rollups_hourly group by 1, 2, 3, 4 order by 1, 2, 3, 4"
+    )
+    return daily == hourly
+
+
+def test_closed_days_are_summed_again_after_a_redecode(env: ServiceEnv) -> None:
+    stream = [
+        Message(t, without_model_tag(p))
+        for t, p in messages(6, 300, 7, START - timedelta(days=1), "json", "", MODELS)
+    ]
+    asyncio.run(ingest(env, stream))
+
+    asyncio.run(close_days(env))
+    assert env.scalar("select count(*) from rollups_daily") == 0  # nothing decoded yet
+
+    env.query("update devices set model = split_part(name, '-0', 1)")
+    asyncio.run(run_redecode(env))
+    assert env.scalar("select count(*) from rollups_daily_stale") > 0
+
+    asyncio.run(close_days(env))
+    assert env.scalar("select count(*) from rollups_daily") > 0
+    assert daily_equals_hourly(env)
