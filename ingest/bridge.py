@@ -23,7 +23,7 @@ import asyncpg
 
 from ingest import notify, store
 from ingest.engine import RuleEngine
-from ingest.maintenance import maintain
+from ingest.maintenance import RollupUpkeep, maintain
 from ingest.mqtt import Inbox, MqttSource, Received
 from ingest.pipeline import KnownDevice, Message, ModelResolver, Processed, message_key, process
 from urbanpulse.settings import Settings
@@ -106,7 +106,14 @@ class Bridge:
         jobs: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=2)
         writer = asyncio.create_task(self.write_loop(pool, source, jobs))
         maintenance = asyncio.create_task(
-            maintain(pool, self.engine, source.publish, self.stopping, settings.rules_tick_s)
+            maintain(
+                pool,
+                self.engine,
+                source.publish,
+                self.stopping,
+                settings.rules_tick_s,
+                upkeep=RollupUpkeep.from_settings(settings),
+            )
         )
         try:
             while not self.stopping.is_set() and not writer.done():
