@@ -16,9 +16,7 @@ import logging
 import math
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ import orjson
 
 import migrations
 from api.access import create_key
+from api.serve import api_process
 from ingest import rollups_daily
 from ingest.clustering import cluster_next_chunk
 from simulators.scenario import Fleet, Scenario, Zone, load_scenario
@@ -498,49 +497,17 @@ def query_kinds(plan: CityPlan, origin: datetime, requests: int) -> list[QueryKi
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def api_server(settings: Settings, url: str) -> Iterator[str]:
-    """`urbanpulse api` on `url`'s database and a free port; yields its base URL."""
-    port = free_port()
-    log_path = Path(tempfile.gettempdir()) / f"urbanpulse-bench-query-api-{port}.log"
+    """`urbanpulse api` on `url`'s database; yields its base URL."""
     environ = {
-        **os.environ,
         "URBANPULSE_DATABASE_URL": url,
-        "URBANPULSE_API_HOST": "127.0.0.1",
-        "URBANPULSE_API_PORT": str(port),
         "URBANPULSE_MQTT_HOST": settings.mqtt_host,
         "URBANPULSE_MQTT_PORT": str(settings.mqtt_port),
     }
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "urbanpulse.cli", "api"],
-            env=environ, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while not answers(f"{base}/health"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"the API did not start ({log_path}):\n{tail}")
-                time.sleep(0.1)
-            yield base
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-
-
-def answers(url: str) -> bool:
-    with contextlib.suppress(httpx2.HTTPError):
-        return httpx2.get(url, timeout=1).status_code in (200, 503)
-    return False
+    log_path = Path(tempfile.gettempdir()) / f"urbanpulse-bench-query-api-{os.getpid()}.log"
+    with api_process(environ, log_path) as base:
+        yield base
 
 
 def time_kind(client: httpx2.Client, kind: QueryKind, rng: random.Random) -> dict[str, Any]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 
+from api.serve import api_process
 from api.stream import HEARTBEAT, Hub, Subscriber, Wanted, shutdown
 from ingest import alerts, notify, store
 from ingest.alerts import RuleInfo, Transition
@@ -48,8 +47,8 @@ from api.stream import Hub
 from urbanpulse.settings import Settings
 settings = Settings()
 app = create_app(settings)
-app.state.stream_hub = Hub(settings.database_url, queue_events=int(sys.argv[2]), heartbeat_s=float(sys.argv[3]))
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", timeout_graceful_shutdown=1)
+app.state.stream_hub = Hub(settings.database_url, queue_events=int(sys.argv[1]), heartbeat_s=float(sys.argv[2]))
+uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning", timeout_graceful_shutdown=1)
 """
 
 
@@ -187,51 +186,19 @@ async def test_an_idle_stream_beats_and_ends_once_its_key_is_revoked() -> None:
 # --- against real API processes --------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def api_processes(
     env: ServiceEnv, count: int, queue_events: int, heartbeat_s: float
 ) -> Iterator[list[str]]:
     """`count` API processes on env's database; yields their base URLs once they answer."""
-    ports = [free_port() for _ in range(count)]
-    logs = [(env.log_dir / f"api-{port}.log").open("wb") for port in ports]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(port), str(queue_events), str(heartbeat_s)],
-            env=env.environ(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for port, log in zip(ports, logs, strict=True)
-    ]
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for proc, base, log in zip(procs, bases, logs, strict=True):
-            deadline = time.monotonic() + 90
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                        break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the API did not start; see {log.name}")
-                time.sleep(0.1)
-        yield bases
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc, log in zip(procs, logs, strict=True):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+    command = ("-c", SERVER, str(queue_events), str(heartbeat_s))
+    with contextlib.ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                api_process(env.environ(), env.log_dir / f"api-{i}.log", command, 90)
+            )
+            for i in range(count)
+        ]
 
 
 @dataclass(frozen=True)
