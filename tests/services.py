@@ -12,19 +12,22 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
 import migrations
+from ingest import store
 from urbanpulse.settings import Settings
 
 # One template per test session: concurrent sessions must not drop each other's.
+T = TypeVar("T")
+
 TEMPLATE = f"urbanpulse_test_template_{os.getpid()}"
 _template_ready = False
 
@@ -107,6 +110,19 @@ class ServiceEnv:
 
     def scalar(self, sql: str, *args: Any) -> Any:
         return self.query(sql, *args)[0][0]
+
+    def on(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run `work` on a connection prepared as the writer prepares its own."""
+
+        async def run() -> T:
+            conn = await asyncpg.connect(self.settings.database_url)
+            try:
+                await store.prepare_connection(conn)
+                return await work(conn)
+            finally:
+                await conn.close()
+
+        return asyncio.run(run())
 
     def wait_for(
         self, condition: Callable[[], bool], timeout_s: float = 60.0, what: str = ""

@@ -6,13 +6,11 @@ answers can be compared whole."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -33,7 +31,6 @@ BIN = "0004a30b001c0302"
 SERIES = [(LAMP, "active_power", ""), (LAMP, "circuit_state", "1"), (BIN, "filling_level", "")]
 BUCKETS = ["1d", "1w", "1mo"]
 AGGS = ["avg", "min", "max", "sum", "count", "last"]
-T = TypeVar("T")
 
 
 def paris(text: str) -> datetime:
@@ -50,24 +47,12 @@ ASKED = {
 }
 
 
-def on(env: ServiceEnv, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        conn = await asyncpg.connect(env.settings.database_url)
-        try:
-            await store.prepare_connection(conn)
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
-
-
 def write(env: ServiceEnv, rows: list[store.ReadingRow]) -> None:
-    on(env, lambda conn: store.write(conn, store.WriteBatch(readings=rows)))
+    env.on(lambda conn: store.write(conn, store.WriteBatch(readings=rows)))
 
 
 def refresh(env: ServiceEnv, now: datetime) -> rollups_daily.DailyRefresh:
-    return on(env, lambda conn: rollups_daily.refresh(conn, PARIS, now, HOUR))
+    return env.on(lambda conn: rollups_daily.refresh(conn, PARIS, now, HOUR))
 
 
 def every_20_minutes(start: datetime, days: int) -> list[store.ReadingRow]:
@@ -216,7 +201,7 @@ def test_calendar_buckets_give_the_readings_own_answer(
     recompute: bool,
 ) -> None:
     env.query("truncate readings, rollups_hourly, readings_latest")
-    on(env, rollups_daily.forget)
+    env.on(rollups_daily.forget)
     write(env, rows_of(season, points))
     day = (SEASONS[season].astimezone(PARIS) + timedelta(days=closed_days)).date()
     now = rollups_daily.local_midnight(day, PARIS) + HOUR

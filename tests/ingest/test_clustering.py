@@ -5,9 +5,8 @@ rollups."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -28,7 +27,6 @@ HOUR = timedelta(hours=1)
 START = datetime(2026, 9, 1, tzinfo=UTC)
 NOW = datetime(2026, 10, 20, 12, tzinfo=UTC)
 DEVICES = ["0004a30b001c0201", "0004a30b001c0202", "0004a30b001c0203"]
-T = TypeVar("T")
 
 CHUNKS = """
 select c.hypertable_name as hypertable, format('%I.%I', c.chunk_schema, c.chunk_name) as chunk,
@@ -38,18 +36,6 @@ join pg_index i on i.indrelid = format('%I.%I', c.chunk_schema, c.chunk_name)::r
                and i.indisprimary
 order by c.range_end desc, c.hypertable_name
 """
-
-
-def on(env: ServiceEnv, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        conn = await asyncpg.connect(env.settings.database_url)
-        try:
-            await store.prepare_connection(conn)
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def write_seven_weeks(env: ServiceEnv) -> None:
@@ -65,7 +51,7 @@ def write_seven_weeks(env: ServiceEnv) -> None:
             ]
             await store.write(conn, store.WriteBatch(readings=rows))
 
-    on(env, run)
+    env.on(run)
 
 
 def chunks(env: ServiceEnv) -> list[dict[str, Any]]:
@@ -73,7 +59,7 @@ def chunks(env: ServiceEnv) -> list[dict[str, Any]]:
 
 
 def cluster(env: ServiceEnv, now: datetime = NOW) -> ClusterRun:
-    return on(env, lambda conn: cluster_next_chunk(conn, now, HOUR))
+    return env.on(lambda conn: cluster_next_chunk(conn, now, HOUR))
 
 
 async def connections(env: ServiceEnv) -> tuple[asyncpg.Connection, asyncpg.Connection]:
@@ -135,7 +121,7 @@ def test_daily_chunks_are_clustered_once_every_day_of_them_is_summed(env: Servic
     write_seven_weeks(env)
     while cluster(env).chunk is not None:
         pass
-    on(env, lambda conn: rollups_daily.refresh(conn, PARIS, NOW, HOUR, max_days=10))
+    env.on(lambda conn: rollups_daily.refresh(conn, PARIS, NOW, HOUR, max_days=10))
 
     # days of September are left to sum: only the daily chunk that ends before them is closed
     stale = env.scalar("select min(day) from rollups_daily_stale")
@@ -146,7 +132,7 @@ def test_daily_chunks_are_clustered_once_every_day_of_them_is_summed(env: Servic
     assert all(c["range_end"] <= stale for c in daily if c["clustered"])
     assert any(c["range_end"] > stale for c in daily)
 
-    on(env, lambda conn: rollups_daily.refresh(conn, PARIS, NOW, HOUR))
+    env.on(lambda conn: rollups_daily.refresh(conn, PARIS, NOW, HOUR))
     while cluster(env).chunk is not None:
         pass
     watermark = env.scalar("select next_day from rollups_daily_watermark")
@@ -201,7 +187,7 @@ def test_late_writes_into_a_clustered_chunk_do_not_bring_it_back(env: ServiceEnv
         readings=[(NOW - timedelta(days=40), DEVICES[0], "temperature", "", 1.5, None)]
     )
 
-    on(env, lambda conn: store.write(conn, late))
+    env.on(lambda conn: store.write(conn, late))
     runs = []
     while (run := cluster(env)).chunk is not None:
         runs.append(run.chunk)

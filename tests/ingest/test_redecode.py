@@ -45,15 +45,10 @@ async def run_redecode(env: ServiceEnv, **options: object) -> RedecodeTotals:
         await conn.close()
 
 
-async def close_days(env: ServiceEnv) -> None:
+def close_days(env: ServiceEnv) -> None:
     """Hand every day of the stream over to the daily rollups and sum the stale ones."""
-    conn = await asyncpg.connect(env.settings.database_url)
-    try:
-        await rollups_daily.refresh(
-            conn, ZoneInfo("UTC"), START + timedelta(days=3), timedelta(hours=1)
-        )
-    finally:
-        await conn.close()
+    now, closed_after = START + timedelta(days=3), timedelta(hours=1)
+    env.on(lambda conn: rollups_daily.refresh(conn, ZoneInfo("UTC"), now, closed_after))
 
 
 def snapshot(env: ServiceEnv) -> tuple[object, ...]:
@@ -171,13 +166,13 @@ def test_closed_days_are_summed_again_after_a_redecode(env: ServiceEnv) -> None:
     ]
     asyncio.run(ingest(env, stream))
 
-    asyncio.run(close_days(env))
+    close_days(env)
     assert env.scalar("select count(*) from rollups_daily") == 0  # nothing decoded yet
 
     env.query("update devices set model = split_part(name, '-0', 1)")
     asyncio.run(run_redecode(env))
     assert env.scalar("select count(*) from rollups_daily_stale") > 0
 
-    asyncio.run(close_days(env))
+    close_days(env)
     assert env.scalar("select count(*) from rollups_daily") > 0
     assert daily_equals_hourly(env)

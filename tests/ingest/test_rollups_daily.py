@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -30,7 +28,6 @@ BIN = "0004a30b001c0102"
 INSTANTS = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)
 )
-T = TypeVar("T")
 
 # What the daily rollups must hold: the readings themselves, per day of the clock $1
 EXPECTED = """
@@ -68,24 +65,12 @@ def around_the_change_to_winter_time() -> store.WriteBatch:
     return store.WriteBatch(readings=rows)
 
 
-def on(env: ServiceEnv, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        conn = await asyncpg.connect(env.settings.database_url)
-        try:
-            await store.prepare_connection(conn)
-            return await work(conn)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
-
-
 def write(env: ServiceEnv, batch: store.WriteBatch) -> store.WriteCounts:
-    return on(env, lambda conn: store.write(conn, batch))
+    return env.on(lambda conn: store.write(conn, batch))
 
 
 def refresh(env: ServiceEnv, now: datetime, zone: ZoneInfo = PARIS) -> DailyRefresh:
-    return on(env, lambda conn: rollups_daily.refresh(conn, zone, now, HOUR))
+    return env.on(lambda conn: rollups_daily.refresh(conn, zone, now, HOUR))
 
 
 def watermark(env: ServiceEnv) -> datetime | None:
@@ -213,7 +198,7 @@ def test_marking_days_stale_for_a_job_other_than_the_writer(env: ServiceEnv) -> 
     refresh(env, paris("2026-10-26T01:30"))
     times = [paris("2026-10-24T23:59"), paris("2026-10-24T03:00"), paris("2026-10-26T12:00")]
 
-    on(env, lambda conn: rollups_daily.mark_stale(conn, times))
+    env.on(lambda conn: rollups_daily.mark_stale(conn, times))
 
     assert stale_days(env) == [paris("2026-10-24T00:00")]
 
