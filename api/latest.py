@@ -1,7 +1,8 @@
 """The latest value of every device of a class: a map of 30 000 streetlights in one call.
 
 Its 10 MB body takes PostgreSQL a few hundred milliseconds to write, so each API process
-serves a snapshot of it (api/snapshots.py), rebuilt once older than `latest_max_age_s`.
+serves a snapshot of it (api/snapshots.py), rebuilt once older than `latest_max_age_s`,
+or at once when a device changed hands (migration 0008's registry generation).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class LatestKey:
     zone: str | None
     tenant: str | None
     scope: tuple[str, ...] | None  # the key's tenants, sorted; None: every tenant
+    registry: int  # the registry's generation: a device that changed hands makes a new key
 
 
 def scope_of(who: Caller) -> tuple[str, ...] | None:
@@ -182,7 +184,8 @@ HEADERS = {
         "call after a quiet spell may get one up to `latest_max_age_s + latest_stale_s` old "
         "(30 s) while a new one is built. The `Age` header tells the answer's age in seconds; "
         "with `If-None-Match` and the `ETag` of the last answer, an unchanged answer is "
-        "304 Not Modified, without a body."
+        "304 Not Modified, without a body. A device moved to another tenant, class or zone, "
+        "or removed, leaves every snapshot at once."
     ),
     response_model=LatestAnswer,
     responses={
@@ -205,7 +208,8 @@ async def latest(
     ] = None,
 ) -> Response:
     quantities = tuple(known_quantities(quantity)) if quantity else None
-    key = LatestKey(device_class, quantities, zone, tenant, scope_of(who))
+    registry: int = await pool.fetchval("select generation from registry_generation")
+    key = LatestKey(device_class, quantities, zone, tenant, scope_of(who), registry)
     snapshot = await cache.get(key, lambda: build_body(pool, key))
     headers = freshness_headers(cache, snapshot)
     if matches(if_none_match, snapshot.etag):

@@ -155,3 +155,29 @@ def test_a_bad_parameter_is_refused_before_any_snapshot(city: ServiceEnv) -> Non
     assert response.status_code == 422
     assert response.json()["details"][0]["parameter"] == "quantity"
     assert kept == 0
+
+
+def test_a_device_moved_to_another_commune_leaves_the_first_ones_answer_at_once(
+    city: ServiceEnv,
+) -> None:
+    lyon, villeurbanne = (bearer(issue_key(city, "viewer", [t])) for t in ("lyon", "villeurbanne"))
+    moved = LYON[0]
+
+    def seen_by(client: TestClient, key: dict[str, str]) -> list[str]:
+        response = client.get("/latest", params=STREETLIGHTS, headers=key)
+        assert response.status_code == 200, response.text
+        return [d["dev_eui"] for d in response.json()["devices"]]
+
+    with serving(city, latest_max_age_s=600.0, latest_stale_s=600.0) as client:
+        before = seen_by(client, lyon), seen_by(client, villeurbanne)
+        # as another API process or an operator at the database would
+        city.query("update devices set tenant_id = 'villeurbanne' where dev_eui = $1", moved)
+        after = seen_by(client, lyon), seen_by(client, villeurbanne)
+        city.query("update devices set name = 'renamed' where dev_eui = $1", moved)
+        still = len(client.app.state.latest_snapshots.entries)  # type: ignore[attr-defined]
+        seen_by(client, lyon)
+        reused = len(client.app.state.latest_snapshots.entries)  # type: ignore[attr-defined]
+
+    assert before == (LYON, VILLEURBANNE)
+    assert after == ([LYON[1]], sorted([*VILLEURBANNE, moved]))
+    assert reused == still  # a change that moves nothing keeps the snapshots
