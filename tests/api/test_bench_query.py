@@ -12,16 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from api.benchmark import (
-    CityPlan,
-    LoadedCity,
-    Settled,
-    expected_readings,
-    load,
-    measure,
-    plan_city,
-    settle,
-)
+from api.bench_city import CityPlan, expected_readings, plan_city
+from api.bench_load import LoadedCity, Settled, load, settle
+from api.benchmark import measure
 from simulators.scenario import load_scenario, parse_scenario
 from tests.services import ServiceEnv
 
