@@ -9,7 +9,8 @@ Uplink (fPort 85): Milesight items (decoders/milesight.py), the common attribute
 | 0x04 | 0x82 | 2    | distance                        | uint16 LE, mm                           |
 | 0x05 | 0x00 | 1    | position                        | 0 normal / 1 tilt                       |
 | 0x06 | 0x88 | 9    | latitude, longitude,            | int32 LE / 1e6 each, then status: bits  |
-|      |      |      | motion_status, geofence_status  | 0-1 motion, 4-7 geofence (NB-IoT only)  |
+|      |      |      | motion_status, geofence_status  | 0-1 motion, 4-7 geofence, "unknown"     |
+|      |      |      |                                 | beyond the map (NB-IoT only)            |
 | 0x83 | 0x67 | 3    | temperature, temperature_alarm  | int16 LE / 10, then 0 threshold_alarm_  |
 |      |      |      |                                 | release / 1 threshold_alarm             |
 | 0x84 | 0x82 | 3    | distance, distance_alarm        | uint16 LE mm, then the same status      |
@@ -25,10 +26,16 @@ Uplink (fPort 85): Milesight items (decoders/milesight.py), the common attribute
 
 Downlink (fPort 85): FF10FF reboot, FF28FF query status, FF02 / FF03 <seconds u16 LE>
 collection / report interval, FF77 <mm u16 LE> install height, FF13 <00/01> install-height
-enable, FF71 <00 standard / 01 bin> working mode, FF3E <00/01> tilt-linked distance.
+enable, FF71 <00 standard / 01 bin> working mode, FF3E <00/01> tilt-linked distance,
+FF06 <ctrl> <min u16 LE> <max u16 LE> 00000000 threshold alarm of the standard or bin mode
+(ctrl as in the 0x06 answer above).
+
+The 0x20 0xCE history record the vendor lists has no published layout in its decoders, so
+it is an unknown channel here (DecodeError with the items before it).
 
 Source: Milesight-IoT/SensorDecoders em-series/em400-mud (README.md, em400-mud-decoder.js);
-the 0x06 0x88 item follows EM_Series/EM400_Series/EM400-UDL/EM400-UDL_Cellular.js.
+the 0x06 0x88 item and its status names follow EM_Series/EM400_Series/EM400-MUD/
+EM400-MUD_Cellular.js, the FF06 downlink EM400-MUD_Encoder.js beside it.
 """
 
 from __future__ import annotations
@@ -60,8 +67,7 @@ def read_location(reader: Reader) -> Fields:
     }
     status = reader.u8("motion status")
     data["motion_status"] = MOTIONS[status & 0x03]
-    if status >> 4 < len(GEOFENCES):  # the vendor's lookup gives undefined (no key) beyond
-        data["geofence_status"] = GEOFENCES[status >> 4]
+    data["geofence_status"] = ms.state(GEOFENCES, status >> 4)
     return data
 
 
@@ -220,6 +226,26 @@ def set_working_mode(mode: str) -> Downlink:
     if mode not in WORKING_MODES[:2]:
         raise ValueError(f"mode must be 'standard' or 'bin', got {mode!r}")
     return Downlink(ms.F_PORT, bytes((0xFF, 0x71, WORKING_MODES.index(mode))))
+
+
+def set_alarm(
+    mode: str,
+    condition: str,
+    threshold_min_mm: int,
+    threshold_max_mm: int,
+    release_enable: bool = False,
+) -> Downlink:
+    """FF06: the distance alarm of the standard or bin working mode (below/above/...)."""
+    modes = {name.split("_")[0]: number for number, name in ALARM_CONFIGS.items()}
+    if mode not in modes:
+        raise ValueError(f"mode must be one of {tuple(modes)}, got {mode!r}")
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
+    ctrl = CONDITIONS.index(condition) | modes[mode] << 3 | (0x80 if release_enable else 0)
+    low = ms.uint_arg("threshold_min_mm", threshold_min_mm, 0, 0xFFFF)
+    high = ms.uint_arg("threshold_max_mm", threshold_max_mm, 0, 0xFFFF)
+    body = low.to_bytes(2, "little") + high.to_bytes(2, "little") + bytes(4)
+    return Downlink(ms.F_PORT, bytes((0xFF, 0x06, ctrl)) + body)
 
 
 def query_status() -> Downlink:

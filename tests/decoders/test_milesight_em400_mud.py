@@ -81,6 +81,91 @@ def test_alarm_config_answer_by_mode() -> None:
     }
 
 
+def test_negative_temperature() -> None:
+    # 0x03 0x67 int16 LE / 10: ddff = -35 -> -3.5
+    assert em400.decode(85, bytes.fromhex("0367ddff")) == {"temperature": -3.5}
+
+
+def test_alarm_release_and_unknown_status() -> None:
+    # 0x83 0x67: 1401 = 276 -> 27.6, status 00 "threshold_alarm_release";
+    # 0x84 0x82: e803 = 1000 mm, status 02 is past the map: getValue gives "unknown"
+    assert em400.decode(85, bytes.fromhex("83671401008482e80302")) == {
+        "temperature": 27.6,
+        "temperature_alarm": "threshold_alarm_release",
+        "distance": 1000,
+        "distance_alarm": "unknown",
+    }
+    assert em400.decode(85, bytes.fromhex("017514")) == {"battery": 20}
+
+
+def test_location_status_outside_the_geofence_map_is_unknown() -> None:
+    # lat -33.868820 (ec33fbfd), lon 151.209290 (4a450309); status 0x53: motion 3 "stop",
+    # geofence 5 is past (inside, outside, unset, unknown): EM400-MUD_Cellular getValue "unknown"
+    payload = bytes.fromhex("0688ec33fbfd4a45030953")
+    assert em400.decode(85, payload) == {
+        "latitude": -33.86882,
+        "longitude": 151.20929,
+        "motion_status": "stop",
+        "geofence_status": "unknown",
+    }
+
+
+def test_standard_mode_alarm_config_and_config_without_mode() -> None:
+    # ctrl 0x89: condition 1 below, bits 3-5 = 1 standard mode, bit 7 release enabled;
+    # min 50, max 500, then 4 bytes skipped
+    assert em400.decode(85, bytes.fromhex("ff06893200f40100000000")) == {
+        "standard_mode_alarm_config": {
+            "condition": "below",
+            "alarm_release_enable": "enable",
+            "threshold_min": 50,
+            "threshold_max": 500,
+        }
+    }
+    # mode bits 0: the vendor sets neither key but still skips the 9 bytes
+    assert em400.decode(85, bytes.fromhex("fe06013200f40100000000017514")) == {"battery": 20}
+
+
+def test_downlink_answers() -> None:
+    payload = bytes.fromhex(
+        "ff025802" "fe03b004" "ff10ff" "ff1301" "ff1c0305" "fe28ff" "ff3e00" "ff4a00"
+        "ff5601" "ff70c800" "ff7102" "fe77dc05"
+    )  # fmt: skip
+    assert em400.decode(85, payload) == {
+        "collection_interval": 600,
+        "report_interval": 1200,
+        "reboot": "yes",
+        "install_height_enable": "enable",
+        "recollection_config": {"counts": 3, "interval": 5},
+        "query_device_status": "yes",
+        "tilt_linkage_distance_enable": "disable",
+        "sync_time": "yes",
+        "tof_detection_enable": "enable",
+        "people_existing_height": 200,
+        "working_mode": "parking",
+        "install_height": 1500,
+    }
+    assert em400.decode(85, bytes.fromhex("ff7105")) == {"working_mode": "unknown"}
+
+
+def test_common_attributes() -> None:
+    payload = bytes.fromhex("ff0101ff090110ff0a0114ff166749d19054690031ff0f00fffe01ff0b01")
+    assert em400.decode(85, payload) == {
+        "ipso_version": "v0.1",
+        "hardware_version": "v1.1",
+        "firmware_version": "v1.14",
+        "sn": "6749d19054690031",
+        "lorawan_class": "Class A",
+        "reset_event": "reset",
+        "device_status": "on",
+    }
+
+
+def test_history_record_has_no_published_layout() -> None:
+    with pytest.raises(DecodeError, match=r"^unknown channel 0x20 0xce at byte 3$") as exc:
+        em400.decode(85, bytes.fromhex("01755c20ce00000000"))
+    assert exc.value.partial == {"battery": 92}
+
+
 @pytest.mark.parametrize(
     ("downlink", "hex_payload"),
     [
@@ -91,6 +176,12 @@ def test_alarm_config_answer_by_mode() -> None:
         (em400.set_working_mode("bin"), "ff7101"),
         (em400.set_tilt_linkage_distance(False), "ff3e00"),
         (em400.query_status(), "ff28ff"),
+        # EM400-MUD_Encoder: condition | 1 << 3 (standard) | release << 7, min, max, 2 x u16 0
+        (
+            em400.set_alarm("standard", "below", 50, 500, release_enable=True),
+            "ff06893200f40100000000",
+        ),
+        (em400.set_alarm("bin", "outside", 100, 1000), "ff06146400e80300000000"),
         (em400.reboot(), "ff10ff"),
     ],
 )
@@ -103,6 +194,10 @@ def test_downlink_arguments_are_validated() -> None:
         em400.set_working_mode("parking")
     with pytest.raises(ValueError, match=r"millimetres must be an integer in 0\.\.65535"):
         em400.set_install_height(-1)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        em400.set_alarm("parking", "below", 0, 1)
+    with pytest.raises(ValueError, match="condition must be one of"):
+        em400.set_alarm("bin", "sideways", 0, 1)
 
 
 def test_truncated_alarm_item() -> None:
