@@ -59,6 +59,59 @@ def test_alarm_config_answer() -> None:
     }
 
 
+def test_position_states() -> None:
+    # 0x04 0x00: 0 normal, 1 tilt, anything else is getValue's "unknown"
+    assert em310.decode(85, bytes.fromhex("040000")) == {"position": "normal"}
+    assert em310.decode(85, bytes.fromhex("040002")) == {"position": "unknown"}
+
+
+def test_alarm_config_thresholds_are_signed() -> None:
+    # ctrl 0x04: condition 4 "outside", bit 7 clear; min 9cff = int16 -100, max b80b = 3000;
+    # lock_time ffff = uint16 65535, continue_time 0
+    assert em310.decode(85, bytes.fromhex("fe06049cffb80bffff0000")) == {
+        "distance_alarm_config": {
+            "condition": "outside",
+            "alarm_release_enable": "disable",
+            "threshold_min": -100,
+            "threshold_max": 3000,
+            "lock_time": 65535,
+            "continue_time": 0,
+        }
+    }
+    # condition bits 0-2 = 7 is past the map: "unknown"
+    config = em310.decode(85, bytes.fromhex("ff06070000000000000000"))["distance_alarm_config"]
+    assert config["condition"] == "unknown"
+
+
+def test_interval_and_reboot_answers() -> None:
+    assert em310.decode(85, bytes.fromhex("ff023c00fe03b004fe10ff")) == {
+        "collection_interval": 60,
+        "report_interval": 1200,
+        "reboot": "yes",
+    }
+
+
+def test_common_attributes() -> None:
+    # hardware "v<hex b0>.<b1 >> 4>", firmware "v<hex b0>.<hex b1>", class 3 "Class CtoB"
+    payload = bytes.fromhex("ff0112ff091020ff0a101aff160102030405060708ff0f03ff0b01fffe01")
+    assert em310.decode(85, payload) == {
+        "ipso_version": "v1.2",
+        "hardware_version": "v10.2",
+        "firmware_version": "v10.1a",
+        "sn": "0102030405060708",
+        "lorawan_class": "Class CtoB",
+        "device_status": "on",
+        "reset_event": "reset",
+    }
+
+
+def test_unknown_downlink_answer() -> None:
+    # the vendor throws "unknown downlink response" for an 0xFF/0xFE type it does not know
+    with pytest.raises(DecodeError, match=r"^unknown channel 0xff 0x71 at byte 3$") as exc:
+        em310.decode(85, bytes.fromhex("01755cff7101"))
+    assert exc.value.partial == {"battery": 92}
+
+
 @pytest.mark.parametrize(
     ("downlink", "hex_payload"),
     [
