@@ -77,6 +77,81 @@ def test_history_records_in_both_tvoc_units() -> None:
     assert am319.normalize(data) == []
 
 
+def test_telemetry_items_not_in_the_readme_example() -> None:
+    # 01 75 battery u8; 03 67 c9ff = int16 -55 -> -5.5; 04 68 5b = 91 / 2 -> 45.5;
+    # 05 00 00 "idle"; 06 cb 05 level 5; 08 7d 9001 = 400 / 100 -> IAQ 4.0; 0e 01 01 "on"
+    payload = bytes.fromhex("017564 0367c9ff 04685b 050000 06cb05 087d9001 0e0101")
+    data = am319.decode(85, payload)
+    assert data == {
+        "battery": 100, "temperature": -5.5, "humidity": 45.5, "pir": "idle",
+        "light_level": 5, "tvoc": 4.0, "buzzer_status": "on",
+    }  # fmt: skip
+    assert isinstance(data["tvoc"], float)  # the IAQ encoding: a level, not µg/m³
+    assert Reading("tvoc_index", 4.0) in am319.normalize(data)
+    assert Reading("motion", 0.0) in am319.normalize(data)
+
+
+def test_states_past_the_vendor_maps_are_unknown() -> None:
+    # pir 02 and buzzer 02 have no name: getValue gives "unknown", and no reading
+    data = am319.decode(85, bytes.fromhex("0500020e0102"))
+    assert data == {"pir": "unknown", "buzzer_status": "unknown"}
+    assert am319.normalize(data) == []
+
+
+def test_history_with_negative_temperature() -> None:
+    # 20 ce: ts 9e744663, temperature f4ff = -12 -> -1.2, humidity 5b00 = 91 / 2 -> 45.5 (u16),
+    # pir 00, light 05, co2 0002 = 512, tvoc 9001 = 400 (/100 -> 4.0 on 0x20, 400 on 0x21),
+    # pressure 9727 = 10135 -> 1013.5, pm2_5 d204 = 1234, pm10 7800 = 120, hcho 0a00 -> 0.1
+    body = "9e744663 f4ff 5b00 00 05 0002 9001 9727 d204 7800 0a00"
+    record = {
+        "timestamp": 1665561758, "temperature": -1.2, "humidity": 45.5, "pir": "idle",
+        "light_level": 5, "co2": 512, "pressure": 1013.5, "pm2_5": 1234, "pm10": 120,
+        "hcho": 0.1,
+    }  # fmt: skip
+    data = am319.decode(85, bytes.fromhex("21ce" + body + "20ce" + body))
+    assert data == {"history": [{**record, "tvoc": 400}, {**record, "tvoc": 4.0}]}
+    assert list(data["history"][0]) == [
+        "timestamp", "temperature", "humidity", "pir", "light_level", "co2", "tvoc",
+        "pressure", "pm2_5", "pm10", "hcho",
+    ]  # fmt: skip
+
+
+def test_common_attributes_and_device_status_byte() -> None:
+    # AM319 reads the 0xFF0B byte (0 offline / 1 online); the other attributes are common
+    payload = bytes.fromhex(
+        "ff0124 ff090130 ff0a011f ffff0103 ff166749d19054690031 ff0f00 fffe01 ff0b00"
+    )
+    assert am319.decode(85, payload) == {
+        "ipso_version": "v2.4",
+        "hardware_version": "v1.3",
+        "firmware_version": "v1.1f",
+        "tsl_version": "v1.3",
+        "sn": "6749d19054690031",
+        "lorawan_class": "Class A",
+        "reset_event": "reset",
+        "device_status": "offline",
+    }
+
+
+def test_other_answers() -> None:
+    # FF03 u16 report_interval, FE10 reboot, FF3D stop_buzzer, FE2D 01 screen on,
+    # FF1A with a mode other than manual is one byte
+    payload = bytes.fromhex("ff035802 fe10ff ff3d00 fe2d01 ff1a01 fe2e00 ffeb00")
+    assert am319.decode(85, payload) == {
+        "report_interval": 600,
+        "reboot": "yes",
+        "stop_buzzer": "yes",
+        "screen_display_enable": "enable",
+        "co2_calibration_settings": {"mode": "abc"},
+        "led_indicator_mode": "off",
+        "tvoc_unit": "iaq",
+    }
+    assert am319.decode(85, bytes.fromhex("ff1a07 017564")) == {
+        "co2_calibration_settings": {"mode": "unknown"},
+        "battery": 100,
+    }
+
+
 def test_attribute_and_answers() -> None:
     assert am319.decode(85, bytes.fromhex("ff0b01ff1a02e803ff2e02ffeb01")) == {
         "device_status": "online",
