@@ -68,7 +68,7 @@ def test_position_states() -> None:
 def test_alarm_config_thresholds_are_signed() -> None:
     # ctrl 0x04: condition 4 "outside", bit 7 clear; min 9cff = int16 -100, max b80b = 3000;
     # lock_time ffff = uint16 65535, continue_time 0
-    assert em310.decode(85, bytes.fromhex("fe06049cffb80bffff0000")) == {
+    assert em310.decode(85, bytes.fromhex("fe06 04 9cff b80b ffff 0000")) == {
         "distance_alarm_config": {
             "condition": "outside",
             "alarm_release_enable": "disable",
@@ -84,7 +84,7 @@ def test_alarm_config_thresholds_are_signed() -> None:
 
 
 def test_interval_and_reboot_answers() -> None:
-    assert em310.decode(85, bytes.fromhex("ff023c00fe03b004fe10ff")) == {
+    assert em310.decode(85, bytes.fromhex("ff023c00 fe03b004 fe10ff")) == {
         "collection_interval": 60,
         "report_interval": 1200,
         "reboot": "yes",
@@ -93,7 +93,7 @@ def test_interval_and_reboot_answers() -> None:
 
 def test_common_attributes() -> None:
     # hardware "v<hex b0>.<b1 >> 4>", firmware "v<hex b0>.<hex b1>", class 3 "Class CtoB"
-    payload = bytes.fromhex("ff0112ff091020ff0a101aff160102030405060708ff0f03ff0b01fffe01")
+    payload = bytes.fromhex("ff0112 ff091020 ff0a101a ff160102030405060708 ff0f03 ff0b01 fffe01")
     assert em310.decode(85, payload) == {
         "ipso_version": "v1.2",
         "hardware_version": "v10.2",

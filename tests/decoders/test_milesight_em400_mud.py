@@ -89,7 +89,7 @@ def test_negative_temperature() -> None:
 def test_alarm_release_and_unknown_status() -> None:
     # 0x83 0x67: 1401 = 276 -> 27.6, status 00 "threshold_alarm_release";
     # 0x84 0x82: e803 = 1000 mm, status 02 is past the map: getValue gives "unknown"
-    assert em400.decode(85, bytes.fromhex("83671401008482e80302")) == {
+    assert em400.decode(85, bytes.fromhex("8367 1401 00 8482 e803 02")) == {
         "temperature": 27.6,
         "temperature_alarm": "threshold_alarm_release",
         "distance": 1000,
@@ -101,7 +101,7 @@ def test_alarm_release_and_unknown_status() -> None:
 def test_location_status_outside_the_geofence_map_is_unknown() -> None:
     # lat -33.868820 (ec33fbfd), lon 151.209290 (4a450309); status 0x53: motion 3 "stop",
     # geofence 5 is past (inside, outside, unset, unknown): EM400-MUD_Cellular getValue "unknown"
-    payload = bytes.fromhex("0688ec33fbfd4a45030953")
+    payload = bytes.fromhex("0688 ec33fbfd 4a450309 53")
     assert em400.decode(85, payload) == {
         "latitude": -33.86882,
         "longitude": 151.20929,
@@ -113,7 +113,7 @@ def test_location_status_outside_the_geofence_map_is_unknown() -> None:
 def test_standard_mode_alarm_config_and_config_without_mode() -> None:
     # ctrl 0x89: condition 1 below, bits 3-5 = 1 standard mode, bit 7 release enabled;
     # min 50, max 500, then 4 bytes skipped
-    assert em400.decode(85, bytes.fromhex("ff06893200f40100000000")) == {
+    assert em400.decode(85, bytes.fromhex("ff06 89 3200 f401 00000000")) == {
         "standard_mode_alarm_config": {
             "condition": "below",
             "alarm_release_enable": "enable",
@@ -122,14 +122,14 @@ def test_standard_mode_alarm_config_and_config_without_mode() -> None:
         }
     }
     # mode bits 0: the vendor sets neither key but still skips the 9 bytes
-    assert em400.decode(85, bytes.fromhex("fe06013200f40100000000017514")) == {"battery": 20}
+    assert em400.decode(85, bytes.fromhex("fe06 01 3200 f401 00000000 017514")) == {"battery": 20}
 
 
 def test_downlink_answers() -> None:
     payload = bytes.fromhex(
-        "ff025802" "fe03b004" "ff10ff" "ff1301" "ff1c0305" "fe28ff" "ff3e00" "ff4a00"
-        "ff5601" "ff70c800" "ff7102" "fe77dc05"
-    )  # fmt: skip
+        "ff025802 fe03b004 ff10ff ff1301 ff1c0305 fe28ff ff3e00 ff4a00"
+        " ff5601 ff70c800 ff7102 fe77dc05"
+    )
     assert em400.decode(85, payload) == {
         "collection_interval": 600,
         "report_interval": 1200,
