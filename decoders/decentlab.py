@@ -14,7 +14,9 @@ Uplink, any fPort (the port is configurable on the device; the vendor decoder ig
 
 Bytes after the last block and flag bits beyond the device's sensors are ignored, as the
 vendor decoder does. Output: `{protocol_version, device_id, <name>: {displayName, value,
-unit}}`, `unit` omitted for unitless values.
+unit}}`, `unit` omitted for unitless values. Another version is the error the vendor's TTN
+codec gives, "protocol version <n> doesn't match v2"; a frame shorter than its flags say is
+an error here, where the vendor's values would be NaN.
 
 Downlink, fPort 1, 6 bytes:
 
@@ -129,7 +131,7 @@ class Device:
         reader = Reader(payload)
         version = reader.u8("protocol version")
         if version != PROTOCOL_VERSION:
-            raise DecodeError(f"protocol version {version} at byte 0, expected {PROTOCOL_VERSION}")
+            raise DecodeError(f"protocol version {version} doesn't match v2")
         result: dict[str, Any] = {
             "protocol_version": version,
             "device_id": reader.int("u16be", "device id"),

@@ -68,8 +68,8 @@ def test_trailing_bytes_and_unknown_flag_bits_are_ignored_as_the_vendor_does() -
     )
 
 
-def test_wrong_protocol_version_names_version_and_byte() -> None:
-    with pytest.raises(DecodeError, match=r"^protocol version 1 at byte 0, expected 2$"):
+def test_wrong_protocol_version_is_the_vendor_error() -> None:
+    with pytest.raises(DecodeError, match=r"^protocol version 1 doesn't match v2$"):
         TOY.decode(bytes.fromhex("01 0001 0001 0005"))
 
 

@@ -28,6 +28,25 @@ def test_batch_readings_equal_per_payload_readings(payloads: list[bytes]) -> Non
     assert_batch_matches_per_payload(mbx.MODEL, payloads)
 
 
+def test_distance_block_alone() -> None:
+    # flags 0x0001: bit 0 only, distance 0x0fa0 = 4000 mm and 5 valid samples (no unit)
+    assert mbx.decode(1, bytes.fromhex("02012f 0001 0fa0 0005")) == {
+        "protocol_version": 2,
+        "device_id": 303,
+        "distance": {"displayName": "Distance", "value": 4000, "unit": "mm"},
+        "number_of_valid_samples": {"displayName": "Number of valid samples", "value": 5},
+    }
+
+
+def test_battery_block_alone() -> None:
+    # flags 0x0002: bit 1 only, 0x0e10 / 1000 = 3.6 V
+    assert mbx.decode(1, bytes.fromhex("02012f 0002 0e10")) == {
+        "protocol_version": 2,
+        "device_id": 303,
+        "battery_voltage": {"displayName": "Battery voltage", "value": 3.6, "unit": "V"},
+    }
+
+
 def test_vendor_example_normalizes_to_distance_in_mm() -> None:
     assert mbx.normalize(mbx.decode(1, EXAMPLE)) == [
         Reading("distance", 1234.0),
@@ -51,10 +70,10 @@ def test_truncated_frame_names_the_sensor_word_and_byte() -> None:
     assert result.readings == []
 
 
-def test_wrong_protocol_version_names_version_and_byte() -> None:
+def test_wrong_protocol_version_is_the_vendor_error() -> None:
     result = decoders.decode(mbx.MODEL, 1, b"\xff" + EXAMPLE[1:])
 
-    assert result.errors == ["protocol version 255 at byte 0, expected 2"]
+    assert result.errors == ["protocol version 255 doesn't match v2"]
 
 
 def test_downlinks_are_the_decentlab_command_frames() -> None:

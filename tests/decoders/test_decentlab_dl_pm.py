@@ -9,6 +9,7 @@ import decoders
 from decoders import decentlab_dl_pm as pm
 from decoders.codec import Reading
 from tests.decoders.test_decentlab import assert_batch_matches_per_payload, frames
+from tests.decoders.vectors import same
 
 EXAMPLE = bytes.fromhex("021b50000f0c25002500270027002701f50107012c012d012d012d67bd618dbd10")
 
@@ -47,6 +48,46 @@ def test_vendor_example_normalizes_to_canonical_units() -> None:
     ]
 
 
+def test_particulate_block_alone_reads_tenths_and_nanometres() -> None:
+    # flags 0x0002: bit 1 only, ten words: four masses w/10 ug/m3, the size w nm, five
+    # number concentrations w/10 per cm3
+    frame = "020001 0002 0000 0001 000a ffff 0000 0064 03e8 0005 0009 2710"
+    mass = {"unit": "µg⋅m⁻³"}
+    number = {"unit": "1⋅cm⁻³"}
+
+    assert same(pm.decode(1, bytes.fromhex(frame)), {
+        "protocol_version": 2,
+        "device_id": 1,
+        "pm1_0_mass_concentration": {
+            "displayName": "PM1.0 mass concentration", "value": 0, **mass},
+        "pm2_5_mass_concentration": {
+            "displayName": "PM2.5 mass concentration", "value": 0.1, **mass},
+        "pm4_mass_concentration": {"displayName": "PM4 mass concentration", "value": 1, **mass},
+        "pm10_mass_concentration": {
+            "displayName": "PM10 mass concentration", "value": 6553.5, **mass},
+        "typical_particle_size": {"displayName": "Typical particle size", "value": 0, "unit": "nm"},
+        "pm0_5_number_concentration": {
+            "displayName": "PM0.5 number concentration", "value": 10, **number},
+        "pm1_0_number_concentration": {
+            "displayName": "PM1.0 number concentration", "value": 100, **number},
+        "pm2_5_number_concentration": {
+            "displayName": "PM2.5 number concentration", "value": 0.5, **number},
+        "pm4_number_concentration": {
+            "displayName": "PM4 number concentration", "value": 0.9, **number},
+        "pm10_number_concentration": {
+            "displayName": "PM10 number concentration", "value": 1000, **number},
+    }) == []  # fmt: skip
+
+
+def test_pressure_block_alone() -> None:
+    # flags 0x0008: bit 3 only, 2 * 1 = 2 Pa
+    assert pm.decode(1, bytes.fromhex("020001 0008 0001")) == {
+        "protocol_version": 2,
+        "device_id": 1,
+        "barometric_pressure": {"displayName": "Barometric pressure", "value": 2, "unit": "Pa"},
+    }
+
+
 def test_number_concentrations_carry_the_vendor_unit() -> None:
     data = pm.decode(1, EXAMPLE)
 
@@ -64,10 +105,10 @@ def test_truncated_frame_names_the_sensor_word_and_byte() -> None:
     assert result.readings == []
 
 
-def test_wrong_protocol_version_names_version_and_byte() -> None:
+def test_wrong_protocol_version_is_the_vendor_error() -> None:
     result = decoders.decode(pm.MODEL, 1, b"\x01" + EXAMPLE[1:])
 
-    assert result.errors == ["protocol version 1 at byte 0, expected 2"]
+    assert result.errors == ["protocol version 1 doesn't match v2"]
 
 
 def test_downlinks_are_the_decentlab_command_frames() -> None:
