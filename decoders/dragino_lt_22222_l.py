@@ -2,7 +2,8 @@
 
 Used to switch lighting contactors in street cabinets and to read their feedback.
 
-Uplink on fPort 2, exactly 11 bytes, big-endian; any other fPort gives the error "unknown FPort".
+Uplink on fPort 2, exactly 11 bytes, big-endian; fPort 5 is the device status; any other fPort
+gives the error "unknown FPort".
 
 | bytes | mode 1            | mode 2        | mode 3            | mode 4        | mode 5         |
 |-------|-------------------|---------------|-------------------|---------------|----------------|
@@ -11,10 +12,10 @@ Uplink on fPort 2, exactly 11 bytes, big-endian; any other fPort gives the error
 | 4-5   | ACI1_mA           | Count2_times  | ACI1_mA           | Acount_times  | ACI1_mA        |
 | 6-7   | ACI2_mA           |               | ACI2_mA           |               | Count1_times   |
 
-AVI: int16 in mV -> V, ACI: int16 in µA -> mA (value/1000); Count*_times/Acount_times: int32
-(signed, as the vendor's JavaScript reads them), but Count1_times in mode 5: uint16.
+AVI: int16 in mV -> V, ACI: int16 in µA -> mA (value/1000); Count*_times/Acount_times: uint32,
+but Count1_times in mode 5: uint16.
 Work_mode: 1 "2ACI+2AVI", 2 "Count mode 1", 3 "2ACI+1Count", 4 "Count mode 2",
-5 " 1ACI+2AVI+1Count" (leading space), 6 "Exit mode" (the trigger mode); others: absent.
+5 " 1ACI+2AVI+1Count" (leading space), 6 "Trigger mode"; others: absent.
 
 | byte 8 bit | key                              | set / clear                            |
 |------------|----------------------------------|----------------------------------------|
@@ -31,6 +32,12 @@ Count1_times at bytes 0-3. Mode 6 (trigger): byte 0 bits 7..0 AV1L, AV1H, AV2L, 
 AC1H, AC2L, AC2H `_flag`, byte 1 the same `_status`, byte 2 bits 3..0 DI2_status, DI2_flag,
 DI1_status, DI1_flag, byte 9 Mode_status (non-zero): all "True" / "False".
 
+Device status, fPort 5, 7 bytes (more are ignored): byte 0 FREQUENCY_BAND (01 "EU868",
+02 "US915", 03 "IN865", 04 "AU915", 05 "KZ865", 06 "RU864", 07 "AS923", 08 "AS923_1",
+09 "AS923_2", 0A "AS923_3", 0F "AS923_4", 0B "CN470", 0C "EU433", 0D "KR920", 0E "MA869";
+others: absent), byte 1 SUB_BAND (FF "NULL", else the number), bytes 2-3 FIRMWARE_VERSION
+"<byte 2 low nibble>.<byte 3 high nibble>.<byte 3 low nibble>", bytes 4-6 TDC_sec uint24.
+
 Downlinks (the device takes any fPort; we use 2):
 
 | bytes                            | command                                                    |
@@ -42,8 +49,12 @@ Downlinks (the device takes any fPort; we use 2):
 | A8 <counter> <value u32>         | preset counter: 01 COUNT1, 02 COUNT2, 03 AV1 count         |
 | A9 <revert> <DO1 DO2 DO3> <ms u16> | timed digital outputs: 01 low, 00 high, 11 no action     |
 
-Sources: TheThingsNetwork/lorawan-devices vendor/dragino/lt22222-l.js and lt22222-l-codec.yaml
-(commit 0874a8f5); Dragino "LT Series LoRa IO controller" user manual (downlink type codes).
+The vendor's two copies of its codec differ, and this follows each where the other is wrong
+or silent: chirpstack/chirpstack-device-profiles vendors/dragino/codecs/lt-22222-l.js (4cf8d348)
+for the mode 6 name, the unsigned counters and fPort 5; TheThingsNetwork/lorawan-devices
+vendor/dragino/lt22222-l.js and lt22222-l-codec.yaml (0874a8f5) for the "unknown FPort" error
+and the 11-byte check (it names mode 6 "Exit mode", reads the counters as int32 and rejects
+fPort 5). Downlink type codes: Dragino "LT Series LoRa IO controller" user manual.
 """
 
 from __future__ import annotations
@@ -59,18 +70,23 @@ from decoders.codec import DecodeError, Downlink, Reading
 MODEL = "dragino-lt-22222-l"
 DEVICE_CLASS = "streetlight"
 UPLINK_PORT = 2
+STATUS_PORT = 5
+STATUS_LENGTH = 7
 DOWNLINK_PORT = 2
 FRAME_LENGTH = 11
 
 _HARDWARE = {0: "LT33222", 1: "LT22222"}
 _MODES = {1: "2ACI+2AVI", 2: "Count mode 1", 3: "2ACI+1Count", 4: "Count mode 2",
-          5: " 1ACI+2AVI+1Count", 6: "Exit mode"}  # fmt: skip
+          5: " 1ACI+2AVI+1Count", 6: "Trigger mode"}  # fmt: skip
+_BANDS = {1: "EU868", 2: "US915", 3: "IN865", 4: "AU915", 5: "KZ865", 6: "RU864", 7: "AS923",
+          8: "AS923_1", 9: "AS923_2", 10: "AS923_3", 15: "AS923_4", 11: "CN470", 12: "EU433",
+          13: "KR920", 14: "MA869"}  # fmt: skip
 # The numbers at bytes 0-7 per working mode, as numpy dtypes of the batch path.
 _VALUES: dict[int, tuple[tuple[str, str], ...]] = {
     1: (("AVI1_V", ">i2"), ("AVI2_V", ">i2"), ("ACI1_mA", ">i2"), ("ACI2_mA", ">i2")),
-    2: (("Count1_times", ">i4"), ("Count2_times", ">i4")),
-    3: (("Count1_times", ">i4"), ("ACI1_mA", ">i2"), ("ACI2_mA", ">i2")),
-    4: (("Count1_times", ">i4"), ("Acount_times", ">i4")),
+    2: (("Count1_times", ">u4"), ("Count2_times", ">u4")),
+    3: (("Count1_times", ">u4"), ("ACI1_mA", ">i2"), ("ACI2_mA", ">i2")),
+    4: (("Count1_times", ">u4"), ("Acount_times", ">u4")),
     5: (("AVI1_V", ">i2"), ("AVI2_V", ">i2"), ("ACI1_mA", ">i2"), ("Count1_times", ">u2")),
 }
 _MILLI = {"AVI1_V", "AVI2_V", "ACI1_mA", "ACI2_mA"}
@@ -95,11 +111,6 @@ def _milli(raw: FloatArray) -> FloatArray:
     return raw / 1000.0
 
 
-def _uint32(count: FloatArray) -> FloatArray:
-    """The device counts in uint32; the vendor's JavaScript shows the int32 reading."""
-    return count % 2.0**32
-
-
 def _bit(bit: int, inverted: bool = False) -> Convert:
     if inverted:
         return lambda raw: 1.0 - np.floor(raw / 2.0**bit) % 2.0
@@ -122,6 +133,8 @@ def _bits(
 
 
 def decode(f_port: int, payload: bytes) -> dict[str, Any]:
+    if f_port == STATUS_PORT:
+        return _status(payload)
     if f_port != UPLINK_PORT:
         raise DecodeError("unknown FPort")
     if len(payload) != FRAME_LENGTH:
@@ -139,7 +152,7 @@ def decode(f_port: int, payload: bytes) -> dict[str, Any]:
     if mode != 6:
         data |= _bits(payload, _IO_BITS, "DO1_status", "DO2_status", "RO1_status", "RO2_status")
         if mode not in (1, 5):
-            data["Count1_times"] = int.from_bytes(payload[0:4], "big", signed=True)
+            data["Count1_times"] = int.from_bytes(payload[0:4], "big")
         if mode != 1:
             data |= _bits(payload, _IO_BITS, "First_status")
     if mode in _MODES:
@@ -158,12 +171,23 @@ def decode(f_port: int, payload: bytes) -> dict[str, Any]:
     return data
 
 
+def _status(payload: bytes) -> dict[str, Any]:
+    if len(payload) < STATUS_LENGTH:
+        raise DecodeError(
+            f"truncated frame: the fPort 5 device status is {STATUS_LENGTH} bytes, "
+            f"frame has {len(payload)}"
+        )
+    data: dict[str, Any] = {}
+    if payload[0] in _BANDS:
+        data["FREQUENCY_BAND"] = _BANDS[payload[0]]
+    data["SUB_BAND"] = "NULL" if payload[1] == 0xFF else payload[1]
+    data["FIRMWARE_VERSION"] = f"{payload[2] & 0x0F}.{payload[3] >> 4}.{payload[3] & 0x0F}"
+    data["TDC_sec"] = int.from_bytes(payload[4:7], "big")
+    return data
+
+
 def _state(value: str) -> float:
     return 1.0 if value in ("ON", "H", "True") else 0.0
-
-
-def _count(value: int) -> float:
-    return _scalar(_uint32, value)
 
 
 NORMALIZATION: dict[str, tuple[str, str, Callable[[Any], float]]] = {
@@ -179,9 +203,9 @@ NORMALIZATION: dict[str, tuple[str, str, Callable[[Any], float]]] = {
     "AVI2_V": ("analog_voltage", "2", float),
     "ACI1_mA": ("analog_current", "1", float),
     "ACI2_mA": ("analog_current", "2", float),
-    "Count1_times": ("pulse_count", "1", _count),
-    "Count2_times": ("pulse_count", "2", _count),
-    "Acount_times": ("pulse_count", "AV1", _count),
+    "Count1_times": ("pulse_count", "1", float),
+    "Count2_times": ("pulse_count", "2", float),
+    "Acount_times": ("pulse_count", "AV1", float),
 }
 
 
@@ -193,7 +217,7 @@ def normalize(data: Mapping[str, Any]) -> list[Reading]:
     ]
 
 
-def _column(key: str, field: str, convert: Convert) -> Column:
+def _column(key: str, field: str, convert: Convert | None) -> Column:
     quantity, channel, _ = NORMALIZATION[key]
     return Column(quantity, field, channel, convert)
 
@@ -203,7 +227,7 @@ def _frame(hardware: int, mode: int) -> FixedFrame:
     values = _VALUES.get(mode, (("alarm_flags", "u1"), ("alarm_status", "u1"), ("di", "u1"),
                                 ("unused", "V5")))  # fmt: skip
     columns = [
-        _column(k, k, _milli if k in _MILLI else _uint32) for k, _ in values if k in NORMALIZATION
+        _column(k, k, _milli if k in _MILLI else None) for k, _ in values if k in NORMALIZATION
     ]
     io_keys = ["DO3_status"] if hardware == 0 else []
     if mode == 6:
@@ -227,7 +251,10 @@ FIXED_FRAMES: tuple[FixedFrame, ...] = tuple(
 
 
 def encode_uplink(data: Mapping[str, Any]) -> tuple[int, bytes]:
-    """The 11-byte fPort-2 frame that decodes to `data` (Hardware_mode, Work_mode required)."""
+    """The 11-byte fPort-2 frame that decodes to `data` (Hardware_mode, Work_mode required),
+    or the fPort-5 device status when `data` has a FIRMWARE_VERSION."""
+    if "FIRMWARE_VERSION" in data:
+        return STATUS_PORT, _encode_status(data)
     hardware = {name: code for code, name in _HARDWARE.items()}.get(str(data.get("Hardware_mode")))
     mode = {name: code for code, name in _MODES.items()}.get(str(data.get("Work_mode")))
     if hardware is None or mode is None:
@@ -253,18 +280,33 @@ def encode_uplink(data: Mapping[str, Any]) -> tuple[int, bytes]:
     return UPLINK_PORT, bytes(frame)
 
 
+def _encode_status(data: Mapping[str, Any]) -> bytes:
+    band = {name: code for code, name in _BANDS.items()}.get(str(data.get("FREQUENCY_BAND")), 0)
+    try:
+        sub_band = data["SUB_BAND"]
+        major, minor, patch = map(int, str(data["FIRMWARE_VERSION"]).split("."))
+        head = [band, 0xFF if sub_band == "NULL" else int(sub_band), major, minor << 4 | patch]
+        frame = bytes(head) + int(data["TDC_sec"]).to_bytes(3, "big")
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
+        raise ValueError("SUB_BAND, FIRMWARE_VERSION, TDC_sec: not the device's forms") from None
+    decoded = decode(STATUS_PORT, frame)
+    if wrong := sorted(k for k in {*data, *decoded} if data.get(k) != decoded.get(k)):
+        raise ValueError(f"{', '.join(wrong)}: missing, extra or not encodable in the status")
+    return frame
+
+
 SAMPLE_UPLINKS: tuple[dict[str, Any], ...] = (
     {"Hardware_mode": "LT22222", "Work_mode": "2ACI+2AVI", "AVI1_V": 12.05, "AVI2_V": 0.0,
      "ACI1_mA": 4.88, "ACI2_mA": 19.996, "DI1_status": "H", "DI2_status": "L",
      "DO1_status": "H", "DO2_status": "L", "RO1_status": "ON", "RO2_status": "OFF"},
     {"Hardware_mode": "LT22222", "Work_mode": "Count mode 1", "Count1_times": 1234567,
-     "Count2_times": -2, "First_status": "No", "DO1_status": "L", "DO2_status": "H",
+     "Count2_times": 4294967294, "First_status": "No", "DO1_status": "L", "DO2_status": "H",
      "RO1_status": "OFF", "RO2_status": "ON"},
     {"Hardware_mode": "LT33222", "Work_mode": " 1ACI+2AVI+1Count", "AVI1_V": 24.0,
      "AVI2_V": -0.012, "ACI1_mA": 12.5, "Count1_times": 65535, "First_status": "Yes",
      "DO1_status": "H", "DO2_status": "H", "DO3_status": "L", "RO1_status": "ON",
      "RO2_status": "ON"},
-    {"Hardware_mode": "LT22222", "Work_mode": "Exit mode", "Mode_status": "True",
+    {"Hardware_mode": "LT22222", "Work_mode": "Trigger mode", "Mode_status": "True",
      **{f"{name}_{kind}": "False" for name in _ALARMS for kind in ("flag", "status")},
      "AC1L_flag": "True", "AC1L_status": "True",
      "DI1_status": "True", "DI1_flag": "True", "DI2_status": "False", "DI2_flag": "False"},
