@@ -26,9 +26,17 @@ bitmap; this device has its own attribute items and no others of channel 0xFF.
 |           |      |      | d_to_c/d_to_d; 10 totals; 11 as 0x0EE4; 12 line_in/out           |
 | 0xFF/0xFE | 0x10, 0x51 | 1 | reboot, clear_cumulative_count: "yes"                       |
 | 0xFF/0xFE | 0x48, 0x50 | 1 | line_detect_enable, region_people_counting_enable           |
+| 0xF9/0xF8 | 0x94 | 1   | timed_reset_cumulative_enable: disable / enable                  |
+| 0xF9/0xF8 | 0x95 | 6   | reset_cumulative_schedule[]: mode (modify/add/delete), index u8  |
+|           |      |     | + 1, week_cycle {sun..sat} from a bit mask (bit 0 sun), time u24 |
+|           |      |     | LE minutes                                                       |
+
+0xF8 answers end with a result byte: 0 keeps the answer as above, others give
+device_response_result {channel_type, result (success/forbidden/invalid parameter), request}.
 
 Downlink (fPort 85): FF51FF clear cumulative counts, FF10FF reboot, FF50 <00/01> region
-counting, FF48 <00/01> line detection, F994 <00/01> timed reset of cumulative counts.
+counting, FF48 <00/01> line detection, F994 <00/01> timed reset of cumulative counts,
+F995 <mode> <index - 1> <week mask> <minutes u24 LE> its schedule.
 
 Source: Milesight-IoT/SensorDecoders vs-series/vs121 (README.md, vs121-decoder.js,
 vs121-encoder.js).
@@ -51,6 +59,9 @@ MODEL = "milesight-vs121"
 DEVICE_CLASS = "people_counter"
 REGIONS = range(1, 17)
 FLOW_ROWS = "abcd"
+SCHEDULE_MODES = ("modify", "add", "delete")
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+RESULTS = ("success", "forbidden", "invalid parameter")
 
 
 def dotted(key: str, size: int) -> ms.Read:
@@ -134,6 +145,38 @@ def read_history(reader: Reader) -> Fields:
     return {"history": [entry]}
 
 
+def read_reset_schedule(reader: Reader) -> Fields:
+    mode = reader.u8("reset_cumulative_schedule mode")
+    index = reader.u8("reset_cumulative_schedule index") + 1
+    week = reader.u8("reset_cumulative_schedule week_cycle")
+    schedule = {
+        "mode": ms.state(SCHEDULE_MODES, mode),
+        "index": index,
+        "week_cycle": {day: ENABLE[week >> n & 1] for n, day in enumerate(WEEKDAYS)},
+        "time": reader.int("u24le", "reset_cumulative_schedule time"),
+    }
+    return {"reset_cumulative_schedule": [schedule]}
+
+
+def extended(kind: int, read: ms.Read) -> tuple[Item, Item]:
+    """An answer on 0xF9, and on 0xF8 with a result byte after it."""
+
+    def with_result(reader: Reader) -> Fields:
+        request = read(reader)
+        result = reader.u8("response result")
+        if result == 0:
+            return request
+        return {
+            "device_response_result": {
+                "channel_type": kind,
+                "result": ms.state(RESULTS, result),
+                "request": request,
+            }
+        }
+
+    return Item(0xF9, kind, read), Item(0xF8, kind, with_result)
+
+
 TELEMETRY: tuple[Item, ...] = (
     Item(0x04, 0xC9, read_occupancy, encode_occupancy),
     record(0x05, 0xCC, Field("people_in", "<h"), Field("people_out", "<h")),
@@ -157,6 +200,8 @@ ITEMS = ms.table(
     *response(0x51, ms.fixed("clear_cumulative_count", "yes")),
     *response(0x48, ms.values(Field("line_detect_enable", "B", states=ENABLE))),
     *response(0x50, ms.values(Field("region_people_counting_enable", "B", states=ENABLE))),
+    *extended(0x94, ms.values(Field("timed_reset_cumulative_enable", "B", states=ENABLE))),
+    *extended(0x95, read_reset_schedule),
 )
 
 NORMALIZATION: dict[str, Rule] = {
@@ -271,6 +316,18 @@ def set_line_detection(enabled: bool) -> Downlink:
 def set_timed_reset(enabled: bool) -> Downlink:
     """F994 <00/01>: reset the cumulative counts on the device's schedule (F995)."""
     return _switch(0xF9, 0x94, enabled)
+
+
+def set_reset_schedule(mode: str, index: int, weekdays: set[str], minutes: int) -> Downlink:
+    """F995: schedule `index` (1..5) resets the counts on `weekdays` at `minutes` after 00:00."""
+    if mode not in SCHEDULE_MODES:
+        raise ValueError(f"mode must be one of {SCHEDULE_MODES}, got {mode!r}")
+    if not weekdays <= set(WEEKDAYS):
+        raise ValueError(f"weekdays must be among {WEEKDAYS}, got {sorted(weekdays)}")
+    slot = ms.uint_arg("index", index, 1, 5) - 1
+    week = sum(1 << n for n, day in enumerate(WEEKDAYS) if day in weekdays)
+    time = ms.uint_arg("minutes", minutes, 0, 24 * 60 - 1).to_bytes(3, "little")
+    return Downlink(ms.F_PORT, bytes((0xF9, 0x95, SCHEDULE_MODES.index(mode), slot, week)) + time)
 
 
 reboot = ms.reboot
