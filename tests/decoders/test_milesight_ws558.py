@@ -53,6 +53,50 @@ def test_readme_status_frame_gives_readings_in_canonical_units() -> None:
     ]
 
 
+def test_single_items() -> None:
+    # 0x06 0x83 uint32 LE Wh: 56040000 = 1110; 0x07 0xC9 uint16 LE mA; 0x04 0x80 uint32 LE W
+    assert ws558.decode(85, bytes.fromhex("0683 56040000")) == {"power_consumption": 1110}
+    data = ws558.decode(85, bytes.fromhex("07c9 ffff 0480 ffffff7f 0581 5f"))
+    assert data == {"total_current": 65535, "active_power": 2147483647, "power_factor": 95}
+    assert ws558.normalize(data) == [
+        Reading("active_power", 2147483647.0),
+        Reading("power_factor", 0.95),
+        Reading("current", 65.535),
+    ]
+
+
+def test_switch_state_is_the_second_byte_whatever_the_mask() -> None:
+    # 0x08 0x31: byte 0 = changed circuits (ignored), byte 1 = state, bit 7 = circuit 8
+    data = ws558.decode(85, bytes.fromhex("0831 ff 80"))
+    assert data == {f"switch_{c}": "on" if c == 8 else "off" for c in range(1, 9)}
+    assert list(data) == [f"switch_{c}" for c in range(1, 9)]
+
+
+def test_energy_metering_item_and_answers() -> None:
+    payload = bytes.fromhex("ff2601 fe10ff ff28ff fe27ff ff035802 fe2303ff")
+    assert ws558.decode(85, payload) == {
+        "power_consumption_enable": "enable",
+        "reboot": "yes",
+        "report_status": "yes",
+        "clear_power_consumption": "yes",
+        "report_interval": 600,
+        "cancel_delay_task": 3,
+    }
+
+
+def test_common_attributes() -> None:
+    payload = bytes.fromhex("ff0101 ff091010 ff0a0105 ffff0001 ff160000000000000001 ff0f02 ff0b01")
+    assert ws558.decode(85, payload) == {
+        "ipso_version": "v0.1",
+        "hardware_version": "v10.1",
+        "firmware_version": "v1.5",
+        "tsl_version": "v0.1",
+        "sn": "0000000000000001",
+        "lorawan_class": "Class C",
+        "device_status": "on",
+    }
+
+
 def test_encode_refuses_a_partial_switch_state() -> None:
     with pytest.raises(ValueError, match="switch_2: None is not one of"):
         ws558.encode_uplink({"switch_1": "on"})
