@@ -13,7 +13,7 @@ The vendor output also echoes the frame as upper-case hex in `payload`.
 | 0x0201     | temp: float32 in °C, rounded to 0.1                                            |
 | 0x5101     | battery_vol: uint8 in 0.1 V                                                    |
 | 0x5001/02  | latitude / longitude: int32 in micro-degrees                                   |
-| 0x2A25     | serial_nr: ASCII, up to 14 characters, ends at NUL                             |
+| 0x2A25     | serial_nr: ASCII, up to 14 characters, ends at NUL (see below)                 |
 | 0x3101/02  | lora_count / gps_count: uint16 transmission and GPS fix counters               |
 | 0x3103     | us_sensor_count: uint32 ultrasonic measurement counter                         |
 | 0x0C01-04  | WILSEN.valve (same codec): valve + valveChecksum (2 x uint8), valve_status     |
@@ -38,8 +38,11 @@ The vendor output also echoes the frame as upper-case hex in `payload`.
 | 0xF501-03  | device information: part_number (uint32), hardware_revision /                  |
 |            | firmware_revision ("major.minor.patch" from 3 x uint16)                        |
 
-Flags (ble_enable, *_active, lora_downlink_config*) are a uint8 equal to 1. Downlink: the vendor
-publishes neither an encoder nor a byte layout for the configuration downlinks; none here.
+Flags (ble_enable, *_active, lora_downlink_config*) are a uint8 equal to 1. Text (serial_nr,
+device_name*) is read as the vendor reads it: its full size from the value's first byte, up to
+a NUL or the frame's end, so that a record shorter than that runs on into the next records.
+Downlink: the vendor publishes neither an encoder nor a byte layout for the configuration
+downlinks; none here.
 
 Source: TheThingsNetwork/lorawan-devices vendor/pepperl-fuchs/wilsen.js and
 wilsen-sonic-level-codec.yaml (commit 62c8acdd7f0f1e43b65a86f6c158d83b3d0cd200).
@@ -103,7 +106,8 @@ def _scalar(convert: Convert, value: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _Codec:
-    """One value of a record: `size` bytes (at most `size` when `variable`, for text)."""
+    """One value of a record: `size` bytes; text (`variable`) is read to `size` bytes or a NUL
+    whatever the record's length, and written padded with NULs to `size`."""
 
     size: int
     decode: Callable[[bytes], Any]
@@ -229,26 +233,35 @@ def decode(f_port: int, payload: bytes) -> dict[str, Any]:
                 data,
             )
         ident = int.from_bytes(payload[pos + 1 : pos + 3], "big")
-        value = payload[pos + 3 : pos + 1 + length]
-        _decode_record(ident, _RECORDS.get(ident, ()), value, pos, data)
+        _decode_record(ident, _RECORDS.get(ident, ()), payload, pos, data)
         pos += 1 + length
     return data
 
 
 def _decode_record(
-    ident: int, fields: tuple[tuple[str, _Codec], ...], value: bytes, pos: int, data: dict[str, Any]
+    ident: int,
+    fields: tuple[tuple[str, _Codec], ...],
+    payload: bytes,
+    pos: int,
+    data: dict[str, Any],
 ) -> None:
+    value = payload[pos + 3 : pos + 1 + payload[pos]]
     offset = 0
     for key, codec in fields:
-        size = min(codec.size, len(value) - offset) if codec.variable else codec.size
-        if offset + size > len(value):
+        if codec.variable:
+            # the vendor reads text to its full size or a NUL, past the record's end if need be
+            start = pos + 3 + offset
+            data[key] = codec.decode(payload[start : start + codec.size])
+            offset += codec.size
+            continue
+        if offset + codec.size > len(value):
             raise DecodeError(
                 f"short record 0x{ident:04x} at byte {pos}: {key} needs {codec.size} value "
                 f"byte(s), the record has {len(value) - offset}",
                 data,
             )
-        data[key] = codec.decode(value[offset : offset + size])
-        offset += size
+        data[key] = codec.decode(value[offset : offset + codec.size])
+        offset += codec.size
 
 
 NORMALIZATION: dict[str, tuple[str, str, Convert | None]] = {

@@ -118,6 +118,69 @@ def test_configuration_acknowledgements_use_the_vendor_keys() -> None:
     }
 
 
+# Frames built by hand from the layout: record = L, 2-byte identifier, L-2 value bytes.
+FRAMES_FROM_THE_LAYOUT = [
+    pytest.param(
+        # 0x0B07 echo amplitude uint8 -> amplitude; 0x0B02 distance in mm uint16 -> proxx_mm
+        "030b072a040b02ffff",
+        {"amplitude": 42, "proxx_mm": 65535},
+        id="amplitude",
+    ),
+    pytest.param(
+        # 0x5001/0x5002 signed int32 micro-degrees, 6 decimals: 0xffffffff = -1,
+        # 0x80000000 = -2147483648
+        "065001ffffffff06500280000000",
+        {"latitude": -0.000001, "longitude": -2147.483648},
+        id="negative position",
+    ),
+    pytest.param(
+        # 0x0201 float32 0xc0a80000 = -5.25 degC, rounded to 0.1 away from zero: -5.3;
+        # 0x5101 battery 0x00 * 0.1 V
+        "060201c0a80000035101 00",
+        {"temp": -5.3, "battery_vol": 0.0},
+        id="negative temperature",
+    ),
+    pytest.param(
+        # 0x3101/0x3102 uint16 counters, 0x3103 uint32 counter
+        "043101ffff04310200010631 03ffffffff",
+        {"lora_count": 65535, "gps_count": 1, "us_sensor_count": 4294967295},
+        id="counters",
+    ),
+    pytest.param(
+        # 0x2A25 serial number: ASCII, stops at NUL
+        "0d2a2531323334353637383930 00",
+        {"serial_nr": "1234567890"},
+        id="serial number ending at a NUL",
+    ),
+    pytest.param(
+        # the serial number is up to 14 characters and stops only at NUL: a 10-character
+        # record with no NUL runs on into the 4 bytes of the battery record that follows,
+        # which is still read from its own length byte
+        "0c2a253132333435363738393003510124",
+        {"serial_nr": "1234567890\x03Q\x01$", "battery_vol": 3.6},
+        id="serial number without NUL",
+    ),
+    pytest.param(
+        # 0xF405/0xF406 acknowledgements of the full and empty distances (uint16)
+        "04f405003204f40601f4",
+        {"us_full_distance": 50, "us_empty_distance": 500},
+        id="full and empty distances",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("hex_frame", "fields"), FRAMES_FROM_THE_LAYOUT)
+def test_frames_from_the_layout(hex_frame: str, fields: dict[str, Any]) -> None:
+    frame = bytes.fromhex(hex_frame)
+    result = decoders.decode(MODEL, 1, frame)
+
+    assert (result.data, result.errors, result.warnings) == (
+        {"payload": frame.hex().upper(), **fields},
+        [],
+        [],
+    )
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(20.25, 20.3), (-20.25, -20.3), (0.05, 0.1), (20.8, 20.8), (-7.75, -7.8), (2.0**80, 2.0**80)],
