@@ -173,6 +173,90 @@ def test_state_is_enabled_only_for_a_single_01_byte() -> None:
     ]
 
 
+def test_flags_keep_only_the_four_known_bits() -> None:
+    # f5 = 1111 0101: bits 0 TPC_STOPPED and 2 MULTI_DEV_ISSUE; bits 4-7 name nothing;
+    # bytes after the ninth are not read
+    assert tb.decode(1, bytes.fromhex("00000001 00000002 f5 ee")) == {
+        "count_in": 1,
+        "count_out": 2,
+        "flags": {"TPC_STOPPED": 1, "MULTI_DEV_ISSUE": 1},
+    }
+
+
+def test_direction_is_reversed_only_for_a_single_01_byte() -> None:
+    def direction(payload: str) -> str:
+        value: str = tb.decode(100, bytes.fromhex(payload))["cmd"]["value"]["direction"]
+        return value
+
+    assert [direction("0201"), direction("0200"), direction("020101")] == [
+        "reversed",
+        "normal",
+        "normal",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("f_port", "payload", "name", "cmd_id", "success"),
+    [
+        (2, "ff8200", "CMD_CNT_SET", 130, True),
+        (3, "ff0100", "CMD_DEV_RBT", 1, True),
+        (3, "ff02ff", "CMD_TPC_RST", 2, False),
+        (5, "ff81ff", "CMD_SET_AP_STATE", 129, False),
+        (6, "ff0100", "CMD_FORCE_REJOIN", 1, True),
+        (7, "ff0100", "CMD_FORCE_TIME_SYNC", 1, True),
+        (100, "ff8100", "CMD_SET_HEIGHT", 129, True),
+        (100, "ff8200", "CMD_SET_REVERSE", 130, True),
+        (100, "ff8300", "CMD_SET_PUSH_PERIOD", 131, True),
+        (102, "ff0000", "CMD_SET_AREA_PTS", 0, True),
+    ],
+)
+def test_acknowledgements_of_every_group(
+    f_port: int, payload: str, name: str, cmd_id: int, success: bool
+) -> None:
+    # FF <id> <status>: no value; status FF is a failure
+    assert tb.decode(f_port, bytes.fromhex(payload)) == {
+        "cmd": {"name": name, "id": cmd_id, "success": success}
+    }
+
+
+@pytest.mark.parametrize(
+    ("cmd_id", "name"),
+    [
+        (1, "CMD_GET_VER_PEOPLE_COUNTING"),
+        (2, "CMD_GET_VER_WEB_GUI"),
+        (3, "CMD_GET_VER_LORA_AGENT"),
+        (4, "CMD_GET_VER_ACCESS_POINT"),
+        (5, "CMD_GET_VER_UPDATER_WEB_GUI"),
+        (6, "CMD_GET_VER_FAN_SERVICE"),
+    ],
+)
+def test_software_versions(cmd_id: int, name: str) -> None:
+    # fPort 4: three bytes in decimal joined by "."
+    assert tb.decode(4, bytes([cmd_id, 10, 255, 0])) == {
+        "cmd": {
+            "name": name,
+            "id": cmd_id,
+            "success": True,
+            "value": {"software_version": "10.255.0"},
+        }
+    }
+
+
+def test_area_with_no_point_and_with_one_point() -> None:
+    assert tb.decode(101, bytes.fromhex("00"))["cmd"]["value"] == {"nb_of_points": 0, "points": []}
+    # one point is 13 bits in 2 bytes: 3 padding bits, then x 1111111 = 127, y 111111 = 63
+    assert tb.decode(101, bytes.fromhex("01 1fff"))["cmd"]["value"] == {
+        "nb_of_points": 1,
+        "points": [{"x": 127, "y": 63}],
+    }
+
+
+def test_command_id_of_another_group_is_unknown() -> None:
+    # fPort 5 has no id 2, also in an acknowledgement
+    assert decoders.decode(tb.MODEL, 5, bytes.fromhex("ff0200")).errors == ["unknown command"]
+    assert decoders.decode(tb.MODEL, 5, bytes.fromhex("ff0200")).data == {}
+
+
 def test_counting_frame_normalizes_to_cumulative_totals() -> None:
     result = decoders.decode(tb.MODEL, 1, bytes.fromhex("000000c8000001c800"))
 
