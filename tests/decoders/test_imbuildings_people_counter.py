@@ -148,6 +148,82 @@ def test_variant_7_header_aliases_are_kept_but_not_read_as_battery() -> None:
     ]
 
 
+def header(product: int, variant: int) -> dict[str, Any]:
+    return {
+        "device_type_identifier": product,
+        "device_type": NAMES[product],
+        "device_type_variant": variant,
+    }
+
+
+# Frames built by hand from the layout (fixture, and the module's table for the products
+# other than the people counter); big-endian, /100 for volts, degrees and %RH.
+FRAMES_FROM_THE_LAYOUT = [
+    pytest.param(
+        # people counter variant 5, 19 bytes: id 8 bytes, device_status, battery 0x014a/100,
+        # counter_a, counter_b (uint16), sensor_status, payload_counter; no totals
+        "0205 0102030405060708 01 014a 0003 0005 20 11",
+        header(2, 5) | {"device_id": "0102030405060708", "device_status": 1,
+                        "battery_voltage": 3.3, "counter_a": 3, "counter_b": 5,
+                        "sensor_status": 32, "payload_counter": 17},
+        id="people counter variant 5",
+    ),
+    pytest.param(
+        # variant 7 with its header, 17 bytes: sensor_status and the totals are the last 5
+        # bytes; the vendor also reads byte 10 as device_status and 11-12 /100 as battery
+        "0207 0102030405060708 0a 0b 20 0001 0002",
+        header(2, 7) | {"device_id": "0102030405060708", "device_status": 10,
+                        "battery_voltage": 28.48, "sensor_status": 32, "total_counter_a": 1,
+                        "total_counter_b": 2},
+        id="people counter variant 7, longer frame",
+    ),
+    pytest.param(
+        # NB-IoT people counter variant 2, 15 bytes: id 6 bytes, device_status, battery,
+        # rssi int8, counter_a and counter_b uint8, sensor_status
+        "0202 000000000001 02 0100 00 ff 01 20",
+        header(2, 2) | {"device_id": "000000000001", "device_status": 2,
+                        "battery_voltage": 2.56, "rssi": 0, "counter_a": 255, "counter_b": 1,
+                        "sensor_status": 32},
+        id="people counter variant 2",
+    ),
+    pytest.param(
+        # comfort sensor 1.1, 19 bytes: no device_status; rssi 0xb5 = -75; temperature
+        # int16 0xff9c = -100 -> -1.0; humidity 0x1388/100; co2 0x01f4; presence
+        "0101 aabbccddeeff 00 0136 b5 ff9c 1388 01f4 01",
+        header(1, 1) | {"device_id": "aabbccddeeff", "battery_voltage": 3.1, "rssi": -75,
+                        "temperature": -1.0, "humidity": 50.0, "co2": 500, "presence": 1},
+        id="comfort sensor variant 1",
+    ),
+    pytest.param(
+        # button 3.2, 20 bytes: button_pressed is bit 0 of byte 19 (byte 12 is date/time)
+        "0302 010203040506 07 012c 9c 20240101120000 03",
+        header(3, 2) | {"device_id": "010203040506", "device_status": 7,
+                        "battery_voltage": 3.0, "rssi": -100, "button_pressed": 1},
+        id="button variant 2",
+    ),
+    pytest.param(
+        # pulse counter 4.1, 20 bytes: counter is the uint8 at byte 19
+        "0401 010203040506 00 0190 c4 00000000000000 ff",
+        header(4, 1) | {"device_id": "010203040506", "device_status": 0,
+                        "battery_voltage": 4.0, "rssi": -60, "counter": 255},
+        id="pulse counter",
+    ),
+    pytest.param(
+        # a frame whose length does not match its variant decodes to an empty object
+        "0205 0102030405060708 01 014a 0003 0005 20 11 00",
+        {},
+        id="variant 5 one byte long",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("hex_frame", "expected"), FRAMES_FROM_THE_LAYOUT)
+def test_frames_from_the_layout(hex_frame: str, expected: dict[str, Any]) -> None:
+    result = decoders.decode(imb.MODEL, 1, bytes.fromhex(hex_frame))
+
+    assert (result.data, result.errors) == (expected, [])
+
+
 def test_comfort_sensor_min_max_temperatures_use_channels() -> None:
     data = imb.decode(1, bytes.fromhex("010400000a0b0c0d0001 2c c5 ff38 09c4 0898"))
 
