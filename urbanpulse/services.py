@@ -167,6 +167,11 @@ def start_postgres(layout: Layout) -> None:
             "max_connections=200",
             "shared_buffers=512MB",
             "synchronous_commit=on",
+            # Ingest writes every row of a batch into several indexes: fewer checkpoints
+            # mean fewer full-page images in the WAL, and those that remain are compressed.
+            "wal_compression=lz4",
+            "max_wal_size=4GB",
+            "checkpoint_timeout=15min",
         )
     )
     run(
