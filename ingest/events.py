@@ -73,9 +73,12 @@ def event_kind(topic: str) -> str:
 def parse_event(topic: str, payload: bytes) -> Event:
     """Parse one ChirpStack v4 event published on `topic`."""
     kind = event_kind(topic)
-    if not payload or not payload.strip():
+    first = payload[:1]
+    if first.isspace():  # rare: look past leading whitespace (copies the payload)
+        first = payload.lstrip()[:1]
+    if not first:
         raise EventError(f"empty payload for {kind} event on {topic!r}")
-    if payload.lstrip()[:1] in (b"{", b"["):  # a protobuf event never starts so
+    if first in (b"{", b"["):  # a protobuf event never starts so
         try:
             doc = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
@@ -119,7 +122,15 @@ def protobuf_to_dict(kind: str, payload: bytes) -> dict[str, Any]:
     return result
 
 
+# deviceInfo's text fields, in Event's field order after event_key
+DEVICE_TEXT = (
+    "tenantId", "tenantName", "applicationId", "applicationName", "deviceProfileId",
+    "deviceProfileName", "deviceName",
+)  # fmt: skip
+
+
 def event_from_dict(kind: str, doc: dict[str, Any], raw: bytes) -> Event:
+    # Every message passes here: checks are inlined, each failure names its field.
     info = obj(doc, "deviceInfo")
     dev_eui = text(info, "devEui", "deviceInfo.devEui")
     if not _DEV_EUI.match(dev_eui):
@@ -127,59 +138,63 @@ def event_from_dict(kind: str, doc: dict[str, Any], raw: bytes) -> Event:
     dedup = doc.get("deduplicationId")
     if dedup is not None:
         dedup = uuid_text(dedup, "deduplicationId")
-    common: dict[str, Any] = {
-        "kind": kind,
-        "dev_eui": dev_eui.lower(),
-        "time": event_time(kind, doc),
-        "deduplication_id": dedup,
-        "event_key": idempotency_key(kind, doc, dedup, raw),
-        "tenant_id": text(info, "tenantId", "deviceInfo.tenantId", ""),
-        "tenant_name": text(info, "tenantName", "deviceInfo.tenantName", ""),
-        "application_id": text(info, "applicationId", "deviceInfo.applicationId", ""),
-        "application_name": text(info, "applicationName", "deviceInfo.applicationName", ""),
-        "device_profile_id": text(info, "deviceProfileId", "deviceInfo.deviceProfileId", ""),
-        "device_profile_name": text(info, "deviceProfileName", "deviceInfo.deviceProfileName", ""),
-        "device_name": text(info, "deviceName", "deviceInfo.deviceName", ""),
-        "tags": string_map(info.get("tags"), "deviceInfo.tags"),
-    }
+    device_text = []
+    for key in DEVICE_TEXT:
+        value = info.get(key, "")
+        if value.__class__ is not str:
+            value = text(info, key, f"deviceInfo.{key}", "")
+        device_text.append(value)
+    common = (
+        kind,
+        dev_eui.lower(),
+        event_time(kind, doc),
+        dedup,
+        idempotency_key(kind, doc, dedup, raw),
+        *device_text,
+        string_map(info.get("tags"), "deviceInfo.tags"),
+    )
     if kind == "up":
-        return Event(**common, **uplink_fields(doc))
-    return Event(**common, body=other_fields(kind, doc))
+        return Event(*common, *uplink_fields(doc))
+    return Event(*common, body=other_fields(kind, doc))
 
 
-def uplink_fields(doc: dict[str, Any]) -> dict[str, Any]:
+def uplink_fields(doc: dict[str, Any]) -> tuple[Any, ...]:
+    """The uplink fields of Event, in its field order after `tags`."""
     if doc.get("deduplicationId") is None:
         raise EventError("up event without deduplicationId")
     rx_info = doc.get("rxInfo", [])
-    if not isinstance(rx_info, list) or not all(isinstance(rx, dict) for rx in rx_info):
+    if not isinstance(rx_info, list):
         raise EventError("rxInfo: expected a list of objects")
-    best = max(
-        rx_info,
-        key=lambda rx: (
+    best: dict[str, Any] | None = None  # the gateway that heard it best, the first of equals
+    best_signal = (0.0, 0.0)
+    for rx in rx_info:
+        if not isinstance(rx, dict):
+            raise EventError("rxInfo: expected a list of objects")
+        signal = (
             number(rx, "rssi", "rxInfo[].rssi", -999),
             number(rx, "snr", "rxInfo[].snr", -99.0),
-        ),
-        default=None,
-    )
+        )
+        if best is None or signal > best_signal:
+            best, best_signal = rx, signal
     obj_value = doc.get("object")
     if obj_value is not None and not isinstance(obj_value, dict):
         raise EventError(f"object: expected an object, got {type(obj_value).__name__}")
     region = doc.get("regionConfigId") or first_metadata(rx_info, "region_config_id")
-    return {
-        "f_cnt": integer(doc, "fCnt", "fCnt", 0),
-        "f_port": integer(doc, "fPort", "fPort", 0),
-        "payload": base64_bytes(doc.get("data", ""), "data"),
-        "object": obj_value,
-        "rssi": int(number(best, "rssi", "rxInfo[].rssi", 0)) if best else None,
-        "snr": float(number(best, "snr", "rxInfo[].snr", 0.0)) if best else None,
-        "gateway_count": len(rx_info),
-        "dr": integer(doc, "dr", "dr", 0),
-        "adr": boolean(doc, "adr"),
-        "confirmed": boolean(doc, "confirmed"),
-        "dev_addr": text(doc, "devAddr", "devAddr", ""),
-        "region_config_id": region or None,
-        "radio": {"rxInfo": rx_info, "txInfo": doc.get("txInfo", {})},
-    }
+    return (
+        integer(doc, "fCnt", "fCnt", 0),
+        integer(doc, "fPort", "fPort", 0),
+        base64_bytes(doc.get("data", ""), "data"),
+        obj_value,
+        int(number(best, "rssi", "rxInfo[].rssi", 0)) if best else None,
+        float(number(best, "snr", "rxInfo[].snr", 0.0)) if best else None,
+        len(rx_info),
+        integer(doc, "dr", "dr", 0),
+        boolean(doc, "adr"),
+        boolean(doc, "confirmed"),
+        text(doc, "devAddr", "devAddr", ""),
+        region or None,
+        {"rxInfo": rx_info, "txInfo": doc.get("txInfo", {})},
+    )
 
 
 def other_fields(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +334,12 @@ def string_map(value: Any, where: str) -> dict[str, str]:
     return value
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def uuid_text(value: Any, where: str) -> str:
+    if value.__class__ is str and _CANONICAL_UUID.fullmatch(value):
+        return str(value)  # already as uuid.UUID would write it
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
@@ -330,8 +350,11 @@ def base64_bytes(value: Any, where: str) -> bytes:
     """Standard or URL-safe alphabet, padded or not, as pbjson accepts."""
     if not isinstance(value, str):
         raise EventError(f"{where}: expected a base64 string, got {value!r}"[:120])
-    cleaned = value.replace("-", "+").replace("_", "/")
-    cleaned += "=" * (-len(cleaned) % 4)
+    cleaned = value
+    if "-" in value or "_" in value:
+        cleaned = value.replace("-", "+").replace("_", "/")
+    if len(cleaned) % 4:
+        cleaned += "=" * (-len(cleaned) % 4)
     try:
         return base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError):

@@ -112,6 +112,79 @@ def test_url_safe_and_unpadded_base64_is_accepted() -> None:
     assert parse("up", doc).payload == b"\xfb\xff\xfe"
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "3AC7E3C4-4401-4B8D-9386-A5C902F9202D",
+        "{3ac7e3c4-4401-4b8d-9386-a5c902f9202d}",
+        "urn:uuid:3ac7e3c4-4401-4b8d-9386-a5c902f9202d",
+        "3ac7e3c444014b8d9386a5c902f9202d",
+    ],
+)
+def test_deduplication_ids_in_other_spellings_are_written_canonically(written: str) -> None:
+    doc = fixture("up")
+    doc["deduplicationId"] = written
+
+    event = parse("up", doc)
+
+    assert event.deduplication_id == "3ac7e3c4-4401-4b8d-9386-a5c902f9202d"
+    assert event.event_key == event.deduplication_id
+
+
+def test_leading_whitespace_before_the_json_is_accepted() -> None:
+    payload = b"\n  " + json.dumps(fixture("up")).encode()
+
+    assert parse_event(TOPIC.format("up"), payload).f_port == 1
+
+
+@pytest.mark.parametrize(
+    ("device_info", "message"),
+    [
+        ({"tenantName": 7}, "deviceInfo.tenantName: expected a string, got 7"),
+        ({"deviceName": None}, "deviceInfo.deviceName: expected a string, got nothing"),
+        ({"tags": {"model": 1}}, "deviceInfo.tags: expected an object of strings"),
+    ],
+)
+def test_device_info_fields_of_the_wrong_type_are_named(
+    device_info: dict[str, Any], message: str
+) -> None:
+    doc = fixture("up")
+    doc["deviceInfo"].update(device_info)
+
+    with pytest.raises(EventError, match=message):
+        parse("up", doc)
+
+
+def test_the_best_gateway_is_the_first_of_equals_and_a_missing_snr_reads_zero() -> None:
+    doc = fixture("up")
+    doc["rxInfo"] = [
+        {"gatewayId": "a", "rssi": -90},
+        {"gatewayId": "b", "rssi": -90},
+        {"gatewayId": "c", "rssi": -120, "snr": 9.0},
+    ]
+
+    event = parse("up", doc)
+
+    assert (event.rssi, event.snr, event.gateway_count) == (-90, 0.0, 3)
+    assert event.radio["rxInfo"][0] == {"gatewayId": "a", "rssi": -90}
+
+
+@pytest.mark.parametrize(
+    ("rx_info", "message"),
+    [
+        ([{"rssi": -90}, "gateway"], "rxInfo: expected a list of objects"),
+        ([{"rssi": "loud"}], r"rxInfo\[\].rssi: expected a number"),
+        ([{"rssi": -90, "snr": True}], r"rxInfo\[\].snr: expected a number"),
+    ],
+)
+def test_malformed_gateway_receptions_are_named(rx_info: list[Any], message: str) -> None:
+    doc = fixture("up")
+    doc["rxInfo"] = rx_info
+
+    with pytest.raises(EventError, match=message):
+        parse("up", doc)
+
+
 def sim_uplink() -> Uplink:
     device = SimDevice(
         "0004a30b001c0530",
