@@ -122,7 +122,6 @@ def protobuf_to_dict(kind: str, payload: bytes) -> dict[str, Any]:
     return result
 
 
-# deviceInfo's text fields, in Event's field order after event_key
 DEVICE_TEXT = (
     "tenantId", "tenantName", "applicationId", "applicationName", "deviceProfileId",
     "deviceProfileName", "deviceName",
@@ -138,28 +137,41 @@ def event_from_dict(kind: str, doc: dict[str, Any], raw: bytes) -> Event:
     dedup = doc.get("deduplicationId")
     if dedup is not None:
         dedup = uuid_text(dedup, "deduplicationId")
-    device_text = []
+    tenant_id, tenant_name, application_id, application_name, profile_id, profile_name, name = (
+        device_text(info)
+    )
+    common: dict[str, Any] = {
+        "kind": kind,
+        "dev_eui": dev_eui.lower(),
+        "time": event_time(kind, doc),
+        "deduplication_id": dedup,
+        "event_key": idempotency_key(kind, doc, dedup, raw),
+        "tenant_id": tenant_id,
+        "tenant_name": tenant_name,
+        "application_id": application_id,
+        "application_name": application_name,
+        "device_profile_id": profile_id,
+        "device_profile_name": profile_name,
+        "device_name": name,
+        "tags": string_map(info.get("tags"), "deviceInfo.tags"),
+    }
+    if kind == "up":
+        return Event(**common, **uplink_fields(doc))
+    return Event(**common, body=other_fields(kind, doc))
+
+
+def device_text(info: dict[str, Any]) -> list[str]:
+    """deviceInfo's text fields (DEVICE_TEXT), "" when absent."""
+    values = []
     for key in DEVICE_TEXT:
         value = info.get(key, "")
         if value.__class__ is not str:
             value = text(info, key, f"deviceInfo.{key}", "")
-        device_text.append(value)
-    common = (
-        kind,
-        dev_eui.lower(),
-        event_time(kind, doc),
-        dedup,
-        idempotency_key(kind, doc, dedup, raw),
-        *device_text,
-        string_map(info.get("tags"), "deviceInfo.tags"),
-    )
-    if kind == "up":
-        return Event(*common, *uplink_fields(doc))
-    return Event(*common, body=other_fields(kind, doc))
+        values.append(value)
+    return values
 
 
-def uplink_fields(doc: dict[str, Any]) -> tuple[Any, ...]:
-    """The uplink fields of Event, in its field order after `tags`."""
+def uplink_fields(doc: dict[str, Any]) -> dict[str, Any]:
     if doc.get("deduplicationId") is None:
         raise EventError("up event without deduplicationId")
     rx_info = doc.get("rxInfo", [])
@@ -180,21 +192,21 @@ def uplink_fields(doc: dict[str, Any]) -> tuple[Any, ...]:
     if obj_value is not None and not isinstance(obj_value, dict):
         raise EventError(f"object: expected an object, got {type(obj_value).__name__}")
     region = doc.get("regionConfigId") or first_metadata(rx_info, "region_config_id")
-    return (
-        integer(doc, "fCnt", "fCnt", 0),
-        integer(doc, "fPort", "fPort", 0),
-        base64_bytes(doc.get("data", ""), "data"),
-        obj_value,
-        int(number(best, "rssi", "rxInfo[].rssi", 0)) if best else None,
-        float(number(best, "snr", "rxInfo[].snr", 0.0)) if best else None,
-        len(rx_info),
-        integer(doc, "dr", "dr", 0),
-        boolean(doc, "adr"),
-        boolean(doc, "confirmed"),
-        text(doc, "devAddr", "devAddr", ""),
-        region or None,
-        {"rxInfo": rx_info, "txInfo": doc.get("txInfo", {})},
-    )
+    return {
+        "f_cnt": integer(doc, "fCnt", "fCnt", 0),
+        "f_port": integer(doc, "fPort", "fPort", 0),
+        "payload": base64_bytes(doc.get("data", ""), "data"),
+        "object": obj_value,
+        "rssi": int(number(best, "rssi", "rxInfo[].rssi", 0)) if best else None,
+        "snr": float(number(best, "snr", "rxInfo[].snr", 0.0)) if best else None,
+        "gateway_count": len(rx_info),
+        "dr": integer(doc, "dr", "dr", 0),
+        "adr": boolean(doc, "adr"),
+        "confirmed": boolean(doc, "confirmed"),
+        "dev_addr": text(doc, "devAddr", "devAddr", ""),
+        "region_config_id": region or None,
+        "radio": {"rxInfo": rx_info, "txInfo": doc.get("txInfo", {})},
+    }
 
 
 def other_fields(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
