@@ -105,11 +105,18 @@ select (select count(*) from fresh) as uplinks, (select count(*) from inserted) 
        array(select deduplication_id::text from fresh) as fresh_ids
 """
 
+# A tenant row is written only when it is new or its name is still to be filled in:
+# ON CONFLICT DO UPDATE locks the row even when its WHERE is false, and that lock would
+# stop every other bridge's batch with a device of this tenant (the devices' foreign key
+# reads it) until this batch commits.
 UPSERT_DEVICES = """
 with tenants_seen as (
     insert into tenants (id, name)
-    select distinct on (tenant_id) tenant_id, tenant_name from stage_devices
-    where tenant_id <> '' order by tenant_id
+    select distinct on (tenant_id) tenant_id, tenant_name from stage_devices s
+    where tenant_id <> ''
+      and not exists (select from tenants t
+                      where t.id = s.tenant_id and (t.name <> '' or s.tenant_name = ''))
+    order by tenant_id, tenant_name desc
     on conflict (id) do update set name = excluded.name
     where tenants.name = '' and excluded.name <> '')
 insert into devices as d (dev_eui, tenant_id, name, application_id, device_profile_name, tags,
