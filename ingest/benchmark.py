@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 import migrations
+from ingest import cpu_time
 from ingest.bridge import Bridge
 from ingest.mqtt import Received
 from ingest.pipeline import Processed
@@ -133,17 +135,25 @@ def process_tree_peak_rss_mb(pid: int) -> float:
     return total
 
 
-def bridge_drain_rate(
-    settings: Settings, count: int, workers: int, prefix: str
-) -> tuple[float, float]:
-    """Committed uplinks/s of `urbanpulse ingest --workers N` draining a backlog of `count`,
-    from its first commit to its last, read from the database."""
+@dataclass(frozen=True)
+class Drain:
+    """A bridge draining a backlog: committed uplinks/s from its first commit to its last,
+    its peak memory, and the CPU time each program spent per uplink meanwhile."""
+
+    rate: float
+    peak_rss_mb: float
+    cpu_us_per_uplink: dict[str, float]
+
+
+def bridge_drain(settings: Settings, count: int, devices: int, workers: int, prefix: str) -> Drain:
+    """`urbanpulse ingest --workers N` draining a backlog of `count`, read from the
+    database."""
     topic = settings.mqtt_event_topic
     group = "bench" if workers > 1 else None
     for i in range(workers):
         client_id = f"{settings.mqtt_client_id}-{i}" if workers > 1 else settings.mqtt_client_id
         prime_session(settings, client_id, f"$share/{group}/{topic}" if group else topic)
-    publish_in_parallel(settings.mqtt_host, settings.mqtt_port, 1000, count, 7, START, prefix)
+    publish_in_parallel(settings.mqtt_host, settings.mqtt_port, devices, count, 7, START, prefix)
     env = {
         **os.environ,
         "URBANPULSE_DATABASE_URL": settings.database_url,
@@ -158,18 +168,16 @@ def bridge_drain_rate(
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        first_count, first_time, last_time, peak = asyncio.run(
-            watch_commits(settings.database_url, count, proc.pid)
-        )
+        return asyncio.run(watch_commits(settings.database_url, count, proc.pid))
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    return (count - first_count) / (last_time - first_time), peak
 
 
-async def watch_commits(url: str, count: int, pid: int) -> tuple[int, float, float, float]:
+async def watch_commits(url: str, count: int, pid: int) -> Drain:
     conn = await asyncpg.connect(url)
     first_count, first_time, peak = 0, 0.0, 0.0
+    first_cpu: dict[str, float] = {}
     deadline = time.monotonic() + 600
     try:
         while time.monotonic() < deadline:
@@ -177,9 +185,15 @@ async def watch_commits(url: str, count: int, pid: int) -> tuple[int, float, flo
             now = time.perf_counter()
             peak = max(peak, process_tree_peak_rss_mb(pid))
             if stored and not first_count:
-                first_count, first_time = stored, now
+                first_count, first_time, first_cpu = stored, now, cpu_time.cpu_s(pid)
             if stored >= count:
-                return first_count, first_time, now, peak
+                spent = cpu_time.cpu_s(pid)
+                drained = count - first_count
+                return Drain(
+                    drained / (now - first_time),
+                    peak,
+                    {k: round((spent[k] - first_cpu[k]) / drained * 1e6, 1) for k in spent},
+                )
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
@@ -255,15 +269,15 @@ def run(settings: Settings, count: int, devices: int, workers: int) -> dict[str,
     # The bare subscriber drains its backlog before and after the bridges, and the ratios
     # are to the mean of both: the speed of a shared machine drifts within one run.
     bare_before, publish_rate = bare_rate("bare")
-    single, single_prefix = scenario("one")
-    single_rate, single_rss = bridge_drain_rate(single, count, 1, single_prefix)
-    multi, multi_prefix = scenario("many")
-    multi_rate, multi_rss = bridge_drain_rate(multi, count, workers, multi_prefix)
+    single_settings, single_prefix = scenario("one")
+    single = bridge_drain(single_settings, count, devices, 1, single_prefix)
+    multi_settings, multi_prefix = scenario("many")
+    multi = bridge_drain(multi_settings, count, devices, workers, multi_prefix)
     bare_after, _ = bare_rate("bare_after")
     bare = (bare_before + bare_after) / 2
 
     paced, paced_prefix = scenario("latency")
-    latencies = paced_latencies(paced, paced_prefix, single_rate / 2, 10.0, devices)
+    latencies = paced_latencies(paced, paced_prefix, single.rate / 2, 10.0, devices)
     return {
         "bench": "ingest",
         "messages": count,
@@ -271,16 +285,17 @@ def run(settings: Settings, count: int, devices: int, workers: int) -> dict[str,
         "qos": 1,
         "bare_subscriber_msg_per_s": round(bare),
         "bare_subscriber_before_after_msg_per_s": [round(bare_before), round(bare_after)],
-        "bridge_1_worker_uplinks_per_s": round(single_rate),
-        "ratio_1_worker": round(single_rate / bare, 3),
-        f"bridge_{workers}_workers_uplinks_per_s": round(multi_rate),
-        f"ratio_{workers}_workers": round(multi_rate / bare, 3),
-        "latency_rate_msg_per_s": round(single_rate / 2),
+        "bridge_1_worker_uplinks_per_s": round(single.rate),
+        "ratio_1_worker": round(single.rate / bare, 3),
+        f"bridge_{workers}_workers_uplinks_per_s": round(multi.rate),
+        f"ratio_{workers}_workers": round(multi.rate / bare, 3),
+        "latency_rate_msg_per_s": round(single.rate / 2),
         "latency_p50_ms": round(percentile(latencies, 50) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 99) * 1000, 1),
         "latency_samples": len(latencies),
-        "peak_rss_1_worker_mb": round(single_rss, 1),
-        f"peak_rss_{workers}_workers_mb": round(multi_rss, 1),
+        "peak_rss_1_worker_mb": round(single.peak_rss_mb, 1),
+        f"peak_rss_{workers}_workers_mb": round(multi.peak_rss_mb, 1),
+        f"cpu_us_per_uplink_{workers}_workers": multi.cpu_us_per_uplink,
         "backlog_publish_msg_per_s": round(publish_rate),
         "batch_max_messages": settings.batch_max_messages,
     }
