@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -123,11 +122,8 @@ class Recorder:
 
 def process_tree_peak_rss_mb(pid: int) -> float:
     """Peak RSS (VmHWM) of a process and its children, summed."""
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     total = 0.0
-    for p in pids:
+    for p in cpu_time.tree_pids(pid):
         with contextlib.suppress(OSError), open(f"/proc/{p}/status") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
