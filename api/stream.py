@@ -193,6 +193,11 @@ class Hub:
                 await self.session(conn, lost)
             except CONNECTION_ERRORS as exc:
                 log.warning("stream listener lost the database: %s", exc)
+            except Exception:
+                # Any other failure is cured by a new connection too, e.g. asyncpg's
+                # InternalClientError when the server ends the session in the middle of the
+                # heartbeat query: the listener lives as long as the process.
+                log.exception("stream listener failed; connecting again")
             finally:
                 if self.listening.is_set():
                     delay = 0.5

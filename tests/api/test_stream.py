@@ -485,7 +485,10 @@ async def test_a_slow_client_loses_its_oldest_events_without_stalling_a_fast_one
 
 @pytest.mark.services
 async def test_the_listener_comes_back_after_losing_the_database(city: City) -> None:
-    async with Stream(city.second, city.keys["lyon"]) as stream:
+    async with (
+        Stream(city.first, city.keys["lyon"]),  # both API processes listen, whatever ran before
+        Stream(city.second, city.keys["lyon"]) as stream,
+    ):
         killed = await terminate_listeners(city.env)
         await stream.until(lambda: bool(stream.named("dropped")), timeout_s=10)
         await write(city.env, every_device(minutes=5000))
@@ -540,6 +543,41 @@ async def test_one_listener_feeds_every_stream_of_a_process_until_shutdown(city:
     assert (during - before, await listeners(city.env) - before) == (1, 0)
     assert {e["dev_eui"] for e in queued(everything)} == {LYON_BIN, LYON_LIGHT, VILLEURBANNE_BIN}
     assert [e["dev_eui"] for e in queued(villeurbanne)] == [VILLEURBANNE_BIN]
+
+
+class FailingOnce(Hub):
+    """A hub whose first session fails the way asyncpg failed when the server ended it in
+    the middle of the heartbeat query."""
+
+    failed = False
+
+    async def session(self, conn: asyncpg.Connection, lost: bool) -> None:
+        if not self.failed:
+            self.failed = True
+            self.listening.set()
+            raise asyncpg.InternalClientError(
+                "cannot switch to state 12; another operation (2) is in progress"
+            )
+        await super().session(conn, lost)
+
+
+@pytest.mark.services
+async def test_the_listener_outlives_any_failure_of_its_session(city: City) -> None:
+    app = FastAPI()
+    hub = app.state.stream_hub = FailingOnce(city.env.settings.database_url)
+    subscriber = await hub.subscribe(Wanted(None, frozenset({"readings"})))
+
+    deadline = time.monotonic() + 10
+    while subscriber.queue.empty() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    gap = queued(subscriber)
+    await write(city.env, every_device(minutes=7000))
+    while subscriber.queue.qsize() < 3 and time.monotonic() < deadline + 10:
+        await asyncio.sleep(0.05)
+    await shutdown(app)
+
+    assert gap == [{"count": None, "reason": "the database connection was lost"}]
+    assert {e["dev_eui"] for e in queued(subscriber)} == {LYON_BIN, LYON_LIGHT, VILLEURBANNE_BIN}
 
 
 def queued(subscriber: Subscriber) -> list[Any]:
