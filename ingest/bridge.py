@@ -88,7 +88,7 @@ class Bridge:
         pool = await connect_with_retry(settings.database_url, self.stopping)
         if pool is None:
             return self.totals
-        inbox = Inbox(asyncio.get_running_loop())
+        inbox = Inbox()
         source = MqttSource(
             inbox,
             settings.mqtt_host,

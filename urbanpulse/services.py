@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -257,16 +258,22 @@ def stop_postgres(layout: Layout) -> None:
         run(in_root(layout, f"{PG_BIN}/pg_ctl -D {PG_DATA} -m fast -w stop"))
 
 
-def down(settings: Settings) -> None:
-    layout = Layout.of(settings)
-    stop_postgres(layout)
+def stop_mosquitto(layout: Layout) -> None:
+    """SIGTERM: Mosquitto writes its persistent sessions and their queued messages to
+    disk before it exits."""
     pid = mosquitto_pid(layout)
     if pid:
-        os.kill(pid, 15)
-        for _ in range(50):
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
             if not mosquitto_pid(layout):
                 break
             time.sleep(0.1)
+
+
+def down(settings: Settings) -> None:
+    layout = Layout.of(settings)
+    stop_postgres(layout)
+    stop_mosquitto(layout)
 
 
 def status(settings: Settings) -> dict[str, object]:

@@ -162,6 +162,28 @@ def test_database_down_for_20_s_loses_nothing(env: ServiceEnv) -> None:
     assert_rollups_match_readings(env)
 
 
+def test_broker_restart_loses_nothing(env: ServiceEnv) -> None:
+    layout = services.Layout.of(env.settings)
+    bridge = env.start_bridge()
+    bridge.wait_subscribed()
+    stream = messages(40, 2000, 13, START, "json", env.prefix, MODELS)
+    publish_raw(env, [next(stream) for _ in range(1000)])
+    env.wait_for(lambda: uplinks(env) > 0, what="the first commits")
+
+    services.stop_mosquitto(layout)
+    try:
+        time.sleep(5)  # the bridge retries meanwhile, with its batches still to acknowledge
+    finally:
+        services.start_mosquitto(layout)
+    bridge.wait_subscribed(count=2, timeout_s=60)
+    publish_raw(env, list(stream))
+
+    env.wait_for(lambda: uplinks(env) == 2000, what="2000 uplinks after the broker's restart")
+    assert bridge.running()
+    assert "MQTT disconnected" in bridge.tail()
+    assert_rollups_match_readings(env)
+
+
 def test_malformed_input_is_rejected_with_its_reason_and_the_rest_is_stored(
     env: ServiceEnv,
 ) -> None:
