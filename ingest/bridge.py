@@ -309,7 +309,7 @@ def receive_window(batch_max_messages: int) -> int:
     batch is acknowledged only once committed, and up to four are in hand at once (being
     received, prepared, queued, written): with room for only four batches, a backlog would
     drain one commit at a time. Sixteen keep it flowing; the bound is also our memory's
-    (16 000 messages of ~1.3 kB at the default batch size)."""
+    (32 000 messages of ~1.3 kB at the default batch size)."""
     return max(16 * batch_max_messages, 1000)  # MqttSource caps it at MQTT's 65 535
 
 
