@@ -125,6 +125,7 @@ class Bridge:
                     await self.submit(jobs, writer, await self.prepare(pool, items))
             # Flush what was received before the stop; later arrivals stay unacknowledged
             # in the broker's session and come back to the next bridge.
+            source.pause()
             while inbox.items and not writer.done():
                 count = min(settings.batch_max_messages, len(inbox.items))
                 await self.submit(

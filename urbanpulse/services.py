@@ -262,12 +262,14 @@ def stop_mosquitto(layout: Layout) -> None:
     """SIGTERM: Mosquitto writes its persistent sessions and their queued messages to
     disk before it exits."""
     pid = mosquitto_pid(layout)
-    if pid:
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            if not mosquitto_pid(layout):
-                break
-            time.sleep(0.1)
+    if not pid:
+        return
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(300):
+        if not mosquitto_pid(layout):
+            return
+        time.sleep(0.1)
+    raise ServiceError(f"mosquitto (pid {pid}) did not stop within 30 s")
 
 
 def down(settings: Settings) -> None:

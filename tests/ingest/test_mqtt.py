@@ -15,11 +15,11 @@ from tests.services import ServiceEnv
 pytestmark = pytest.mark.services
 
 
-def source_of(env: ServiceEnv) -> MqttSource:
+def source_of(env: ServiceEnv, receive_maximum: int = 20000) -> MqttSource:
     s = env.settings
     source = MqttSource(
         Inbox(), s.mqtt_host, s.mqtt_port, s.mqtt_client_id, s.mqtt_event_topic,
-        session_expiry_s=600,
+        session_expiry_s=600, receive_maximum=receive_maximum,
     )  # fmt: skip
     source.start()
     return source
@@ -97,4 +97,35 @@ async def test_a_lost_connection_is_made_again(env: ServiceEnv) -> None:
 
     payloads = await asyncio.to_thread(publish, env, 3)
     assert [m.payload for m in await take(source, 3)] == payloads, "subscribed again"
+    source.stop()
+
+
+async def test_a_paused_source_leaves_what_follows_to_the_session(env: ServiceEnv) -> None:
+    source = source_of(env)
+    await until(lambda: source.connected, "the first connection")
+    source.pause()
+    payloads = await asyncio.to_thread(publish, env, 5)
+    assert await take(source, 1, timeout_s=1.0) == [], "nothing read once paused"
+    source.stop()
+
+    source = source_of(env)
+    assert [m.payload for m in await take(source, 5)] == payloads
+    source.stop()
+
+
+async def test_the_inbox_holds_no_more_than_the_receive_window(env: ServiceEnv) -> None:
+    source = source_of(env, receive_maximum=100)
+    await until(lambda: source.connected, "the first connection")
+    publishing = asyncio.create_task(asyncio.to_thread(publish, env, 2000))
+    received: list[bytes] = []
+    most_held = 0
+    while len(received) < 2000:
+        await asyncio.sleep(0.01)
+        most_held = max(most_held, len(source.inbox.items))
+        batch = await take(source, 20, timeout_s=5.0)
+        assert batch, f"stalled after {len(received)} messages"
+        source.ack(batch)  # acknowledged as they come: Mosquitto then sends past the window
+        received += [m.payload for m in batch]
+    assert received == await publishing
+    assert most_held <= 100
     source.stop()
