@@ -128,7 +128,8 @@ class MqttSource:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self.session_expiry_s
         # Receive Maximum bounds the unacknowledged messages the broker sends us: while the
-        # database is down nothing is acknowledged, so this is what bounds our memory.
+        # database is down nothing is acknowledged, so this bounds our memory (the inbox
+        # holds to it too, for brokers that overrun it: _update_reading).
         properties.ReceiveMaximum = self.receive_maximum
         self.client.connect_async(
             self.host, self.port, keepalive=KEEPALIVE_S, clean_start=False, properties=properties
