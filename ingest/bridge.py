@@ -40,6 +40,9 @@ TRANSIENT = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.TransactionRollbackError,  # deadlock or serialization failure between bridges
+    # The server went away in the middle of an operation and asyncpg's connection broke
+    # ("cannot switch to state …"); the pool terminates it and the retry takes a new one.
+    asyncpg.InternalClientError,
     TimeoutError,
 )
 REGISTRY_REFRESH_S = 30.0

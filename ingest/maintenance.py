@@ -27,7 +27,13 @@ from urbanpulse.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, TimeoutError)
+TRANSIENT = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection broken by the server going away mid-operation
+    TimeoutError,
+)
 
 # A year of days to sum (a first start over old data) takes a dozen runs, and
 # leaves room for retention and clustering between them.
