@@ -111,6 +111,8 @@ async def run_jobs(jobs: Jobs, stopping: asyncio.Event) -> None:
                     await job()
                 except TRANSIENT as exc:
                     log.warning("maintenance postponed, database unavailable: %s", exc)
+                except Exception:  # a job's bug must not end the others, nor itself for good
+                    log.exception("maintenance job failed; it runs again at its next turn")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=min(e for e, _ in jobs))
 
