@@ -99,7 +99,6 @@ class MqttSource:
         self.receive_maximum = min(receive_maximum, 65535)
         self.connected = False
         self.connection = 0
-        self.received = 0
         self.retry_s = 0.0
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
@@ -215,9 +214,9 @@ class MqttSource:
         """The socket is readable: paho reads one packet a call, so read on while messages
         keep coming, up to a bound."""
         for _ in range(PACKETS_PER_WAKE):
-            before = self.received
+            before = len(self.inbox.items)  # nothing takes from the inbox meanwhile
             self.client.loop_read()
-            if self.received == before:
+            if len(self.inbox.items) == before:
                 return
             if len(self.inbox.items) >= self.receive_maximum:
                 self._update_reading()
@@ -274,7 +273,6 @@ class MqttSource:
             log.warning("MQTT disconnected (%s); reconnecting", reason)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self.received += 1
         self.inbox.put(
             Received(
                 message.mid, message.qos, message.topic, bytes(message.payload), self.connection
